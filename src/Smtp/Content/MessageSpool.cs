@@ -25,6 +25,23 @@ public sealed class MessageSpool : IDisposable
         _tempDirectory = tempDirectory;
     }
 
+    private bool _readOnlyFile;
+
+    /// <summary>
+    /// A read-only spool over an existing file (e.g. queued content). <see cref="Write"/> throws;
+    /// <see cref="Dispose"/> does not delete the file.
+    /// </summary>
+    /// <exception cref="IOException">the file cannot be opened.</exception>
+    public static MessageSpool OpenExisting(string path)
+    {
+        var spool = new MessageSpool(0, Path.GetDirectoryName(path) ?? ".");
+        spool._file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        spool._filePath = path;
+        spool._readOnlyFile = true;
+        spool.Length = spool._file.Length;
+        return spool;
+    }
+
     /// <summary>Bytes written so far.</summary>
     public long Length { get; private set; }
 
@@ -35,6 +52,7 @@ public sealed class MessageSpool : IDisposable
     /// <exception cref="IOException">the spill file could not be written.</exception>
     public void Write(ReadOnlySpan<byte> data)
     {
+        if (_readOnlyFile) throw new InvalidOperationException("spool opened read-only over an existing file");
         if (data.IsEmpty) return;
         if (_file == null && _bufferLength + data.Length > _memoryThreshold) Spill();
         if (_file != null)
@@ -62,14 +80,14 @@ public sealed class MessageSpool : IDisposable
     }
 
     /// <summary>Flushes buffered file writes so readers see every byte.</summary>
-    public void Flush() => _file?.Flush();
+    public void Flush() { if (!_readOnlyFile) _file?.Flush(); }
 
     /// <summary>A new independent read-only stream over everything written so far.</summary>
     public Stream OpenRead()
     {
         if (_file != null)
         {
-            _file.Flush();
+            if (!_readOnlyFile) _file.Flush();
             return new FileStream(_filePath!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 65536, FileOptions.SequentialScan);
         }
         return new MemoryStream(_buffer, 0, _bufferLength, writable: false);
@@ -90,7 +108,7 @@ public sealed class MessageSpool : IDisposable
     {
         _file?.Dispose();
         _file = null;
-        if (_filePath != null) { try { File.Delete(_filePath); } catch (IOException) { } _filePath = null; }
+        if (_filePath != null && !_readOnlyFile) { try { File.Delete(_filePath); } catch (IOException) { } _filePath = null; }
         _buffer = [];
         _bufferLength = 0;
         Length = 0;
