@@ -13,7 +13,7 @@ public sealed partial class SmtpServerSession
     private static readonly SmtpReply Ok = new(250, "2.0.0", "Ok");
 
     /// <summary>Executes one command line; returns true when the rest of the input must be discarded (STARTTLS).</summary>
-    private async Task<bool> ExecuteCommandLineAsync(ReadOnlySequence<byte> line, bool morePipelined)
+    private async Task<bool> ExecuteCommandLineAsync(ReadOnlySequence<byte> line)
     {
         var parsed = line.IsSingleSegment
             ? SmtpCommandParser.Parse(line.FirstSpan, _parserOptions)
@@ -62,7 +62,7 @@ public sealed partial class SmtpServerSession
         };
 
         if (cmd.Verb == SmtpVerb.Bdat && _mode == Mode.Bdat) return false; // reply comes after the chunk
-        Count(verbName, reply.Code < 400);
+        if (!(cmd.Verb == SmtpVerb.Data && reply.Code == 354)) Count(verbName, reply.Code < 400); // DATA counts at its end
         if (cmd.Verb == SmtpVerb.Quit)
         {
             await SendAsync(reply, flush: true).ConfigureAwait(false);

@@ -98,8 +98,9 @@ public sealed partial class SmtpServerSession
     }
 
     /// <summary>Consumes chunk bytes; true when the chunk is complete.</summary>
-    private bool ReadChunk(ref SequenceReader<byte> reader)
+    private bool ReadChunk(ref ReadOnlySequence<byte> remaining)
     {
+        var reader = new SequenceReader<byte>(remaining);
         while (_chunkRemaining > 0 && !reader.End)
         {
             var span = reader.UnreadSpan;
@@ -114,6 +115,7 @@ public sealed partial class SmtpServerSession
             reader.Advance(n);
             _chunkRemaining -= n;
         }
+        remaining = remaining.Slice(reader.Position);
         return _chunkRemaining == 0;
     }
 

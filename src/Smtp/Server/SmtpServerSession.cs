@@ -104,7 +104,7 @@ public sealed partial class SmtpServerSession
             var result = await ReadAsync().ConfigureAwait(false);
             if (result is null) return; // timeout or shutdown handled
             var buffer = result.Value.Buffer;
-            var reader = new SequenceReader<byte>(buffer);
+            var remaining = buffer; // the unconsumed part; only AdvanceTo below moves the pipe
             bool discardRest = false;
             bool needMore = false;
             while (!_ended && !needMore && !discardRest)
@@ -112,12 +112,12 @@ public sealed partial class SmtpServerSession
                 switch (_mode)
                 {
                     case Mode.Command:
-                        if (!TryReadLine(ref reader, out var line, out bool tooLong))
+                        if (!TryReadLine(ref remaining, out var line, out bool tooLong))
                         {
-                            if (reader.Remaining >= _options.LineLengthLimit)
+                            if (remaining.Length >= _options.LineLengthLimit)
                             {
                                 // No line end within the limit: refuse now, then skip to the next LF.
-                                reader.Advance(reader.Remaining);
+                                remaining = remaining.Slice(remaining.End);
                                 await ReplyErrorAsync(new SmtpReply(500, "5.5.2", "Error: command line too long")).ConfigureAwait(false);
                                 _mode = Mode.SkipLongLine;
                             }
@@ -129,18 +129,19 @@ public sealed partial class SmtpServerSession
                             await ReplyErrorAsync(new SmtpReply(500, "5.5.2", "Error: command line too long")).ConfigureAwait(false);
                             break;
                         }
-                        discardRest = await ExecuteCommandLineAsync(line, reader.Remaining > 0).ConfigureAwait(false);
+                        discardRest = await ExecuteCommandLineAsync(line).ConfigureAwait(false);
                         break;
                     case Mode.SkipLongLine:
-                        if (reader.TryAdvanceTo((byte)'\n')) _mode = Mode.Command;
-                        else { reader.Advance(reader.Remaining); needMore = true; }
+                        var lf = remaining.PositionOf((byte)'\n');
+                        if (lf != null) { remaining = remaining.Slice(remaining.GetPosition(1, lf.Value)); _mode = Mode.Command; }
+                        else { remaining = remaining.Slice(remaining.End); needMore = true; }
                         break;
                     case Mode.Data:
-                        if (_dataDecoder!.Decode(ref reader)) await CompleteDataAsync().ConfigureAwait(false);
+                        if (DecodeData(ref remaining)) await CompleteDataAsync().ConfigureAwait(false);
                         else needMore = true;
                         break;
                     case Mode.Bdat:
-                        if (ReadChunk(ref reader)) await CompleteChunkAsync().ConfigureAwait(false);
+                        if (ReadChunk(ref remaining)) await CompleteChunkAsync().ConfigureAwait(false);
                         else needMore = true;
                         break;
                 }
@@ -153,7 +154,7 @@ public sealed partial class SmtpServerSession
                 await StartTlsAsync().ConfigureAwait(false);
                 continue;
             }
-            _transport.Input.AdvanceTo(reader.Position, buffer.End);
+            _transport.Input.AdvanceTo(remaining.Start, buffer.End);
             if (_pendingOutput && !_ended) await FlushAsync().ConfigureAwait(false);
             if (result.Value.IsCompleted && !_ended)
             {
@@ -187,6 +188,14 @@ public sealed partial class SmtpServerSession
         }
     }
 
+    private bool DecodeData(ref ReadOnlySequence<byte> remaining)
+    {
+        var reader = new SequenceReader<byte>(remaining);
+        bool done = _dataDecoder!.Decode(ref reader);
+        remaining = remaining.Slice(reader.Position);
+        return done;
+    }
+
     private SmtpReply SessionTimeoutReply() => new(421, "4.4.2", $"{_options.HostName} Error: session time limit exceeded");
 
     private void RequestShutdown()
@@ -206,10 +215,12 @@ public sealed partial class SmtpServerSession
     /// Takes one line ending in LF (an optional CR before it is removed). <paramref name="tooLong"/> is set
     /// when the line exceeds the limit; it is consumed either way.
     /// </summary>
-    private bool TryReadLine(ref SequenceReader<byte> reader, out ReadOnlySequence<byte> line, out bool tooLong)
+    private bool TryReadLine(ref ReadOnlySequence<byte> remaining, out ReadOnlySequence<byte> line, out bool tooLong)
     {
         tooLong = false;
+        var reader = new SequenceReader<byte>(remaining);
         if (!reader.TryReadTo(out line, (byte)'\n')) return false;
+        remaining = remaining.Slice(reader.Position);
         if (line.Length + 1 > _options.LineLengthLimit) tooLong = true;
         if (line.Length > 0)
         {

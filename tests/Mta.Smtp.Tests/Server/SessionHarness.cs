@@ -26,9 +26,9 @@ internal sealed class TestTransport : ISmtpTransport
 
     public ValueTask StartTlsAsync(CancellationToken cancellationToken)
     {
-        // The old plaintext pipe is abandoned with whatever is left in it.
+        // The old plaintext input pipe is abandoned with whatever is left in it (the reply direction is kept
+        // so the test can read the 220 that preceded the switch).
         ClientToServer = new Pipe();
-        ServerToClient = new Pipe();
         IsSecure = true;
         TlsStarts++;
         Switched?.Invoke();
@@ -71,7 +71,7 @@ internal sealed class SessionHarness : IAsyncDisposable
     {
         Handler = handler ?? new RecordingHandler();
         Options = options ?? new SmtpServerOptions { HostName = "mx.test", Banner = "mx.test ESMTP", ErrorSleepTime = TimeSpan.Zero };
-        Transport.Switched += () => { _replies = Transport.ServerToClient.Reader; _requests = Transport.ClientToServer.Writer; };
+        Transport.Switched += () => _requests = Transport.ClientToServer.Writer;
         _replies = Transport.ServerToClient.Reader;
         _requests = Transport.ClientToServer.Writer;
         Session = new SmtpServerSession(Transport, Handler, Options, Context, Time, _shutdown.Token);

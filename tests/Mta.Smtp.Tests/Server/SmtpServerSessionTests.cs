@@ -135,9 +135,9 @@ public class SmtpServerSessionTests
     {
         await using var s = await Greeted();
         await s.CommandAsync("EHLO c");
-        await s.SendAsync("BDAT 5 LAST\r\nNOOP\r");
+        await s.SendAsync("BDAT 6 LAST\r\nNOOP\r\n");
         Assert.StartsWith("503 5.5.1 Error: need MAIL command", await s.ReplyAsync());
-        Assert.Equal("250 2.0.0 Ok\r\n", await s.CommandAsync("\nNOOP"));
+        Assert.Equal("250 2.0.0 Ok\r\n", await s.CommandAsync("NOOP"));
     }
 
     [Fact]
@@ -147,7 +147,7 @@ public class SmtpServerSessionTests
         await s.CommandAsync("EHLO c");
         await s.CommandAsync("MAIL FROM:<a@b>");
         await s.CommandAsync("RCPT TO:<x@y>");
-        await s.SendAsync("BDAT 6 LAST\r\na\nb\r\n");
+        await s.SendAsync("BDAT 5 LAST\r\na\nb\r\n");
         Assert.StartsWith("554 5.5.2 Error: bare <LF>", await s.ReplyAsync());
         Assert.Empty(s.Handler.Messages);
     }
