@@ -31,7 +31,7 @@ public static class ParameterReference
               `$$` is a literal `$`. Circular references are errors.
             - `-o name=value` on the command line overrides the file.
             - Unknown parameter names are errors (Postfix only warns), reported as `FILE:LINE`.
-            - Types: *integer* is decimal digits (sizes in bytes); *yes/no* also takes true/false; *time* is a
+            - Types: *integer* is decimal digits only (no sign, no k/M suffix; sizes are bytes); *yes/no* also takes true/false; *time* is a
               number with an optional unit `s`, `m`, `h`, `d`, `w`; *list* is separated by commas and/or white
               space, and text inside `{ }` is never split (`inline:{ a=b, c=d }` is one element).
             - `default_myhostname` (this machine's FQDN) and `default_mydomain` (`myhostname` minus its first
