@@ -59,7 +59,6 @@ public static class MainCfParser
         void Flush()
         {
             if (name is null) return;
-            byName.Remove(name); // so the order is that of the winning line
             byName[name] = new MainCfEntry(name, value.ToString(), file, start);
             name = null;
             value.Clear();
@@ -94,7 +93,7 @@ public static class MainCfParser
             value.Append(line[(eq + 1)..].Trim());
         }
         Flush();
-        return [.. byName.Values];
+        return [.. byName.Values.OrderBy(e => e.Line)]; // in the order of the winning lines
     }
 
     /// <summary>True when <paramref name="name"/> is a syntactically valid parameter name:
