@@ -20,7 +20,7 @@ public sealed record SmtpPath(string LocalPart, string Domain)
     public string Address => IsNull ? "" : Domain.Length == 0 ? LocalPart : LocalPart + "@" + Domain;
 
     /// <summary>True when any character is outside ASCII (needs SMTPUTF8 downstream).</summary>
-    public bool RequiresSmtpUtf8 => Address.Any(c => c > 0x7f);
+    public bool RequiresSmtpUtf8 => !System.Text.Ascii.IsValid(LocalPart) || !System.Text.Ascii.IsValid(Domain);
 
     /// <summary>The domain lower-cased for routing and comparisons ("" when none).</summary>
     public string DomainLower => Domain.ToLowerInvariant();

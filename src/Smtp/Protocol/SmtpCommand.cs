@@ -19,10 +19,12 @@ public enum SmtpVerb
 }
 
 /// <summary>
-/// A parsed command. <see cref="Argument"/> is the raw text after the verb and one space (may be "").
+/// A parsed command. <see cref="Argument"/> is the text after the verb with the separating blanks and
+/// trailing blanks removed (may be "").
 /// For MAIL, <see cref="Path"/> and <see cref="MailParameters"/> are set; for RCPT, <see cref="Path"/> and
 /// <see cref="RecipientParameters"/>; for BDAT, <see cref="ChunkSize"/> and <see cref="IsLastChunk"/>;
-/// for HELO/EHLO, <see cref="Argument"/> is the validated domain or address literal.
+/// for HELO/EHLO, <see cref="Argument"/> is the first word of the argument, unchecked (Postfix accepts any
+/// HELO name unless a restriction says otherwise).
 /// </summary>
 public sealed record SmtpCommand(SmtpVerb Verb, string Argument)
 {
