@@ -279,13 +279,17 @@ public sealed class SmtpClientSession : IAsyncDisposable
     }
 
     /// <summary>Sends QUIT and reads its reply (RFC 5321 4.1.1.10). Does nothing on a broken session.</summary>
-    /// <returns>the reply, or null when the session was already broken.</returns>
+    /// <param name="cancellationToken">the caller's deadline.</param>
+    /// <param name="readReply">false: only send QUIT and return null (Postfix smtp_skip_quit_response = yes),
+    /// so a slow peer cannot hold up a delivery that is already decided.</param>
+    /// <returns>the reply, or null when the session was already broken or the reply was not read.</returns>
     /// <exception cref="SmtpProtocolException">I/O failure, malformed reply or timeout.</exception>
-    public async Task<SmtpReply?> QuitAsync(CancellationToken cancellationToken)
+    public async Task<SmtpReply?> QuitAsync(CancellationToken cancellationToken, bool readReply = true)
     {
         if (_broken) return null;
         Stage = SmtpClientStage.Quit;
         await WriteCommandAsync("QUIT", SmtpClientStage.Quit, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        if (!readReply) { _broken = true; return null; }
         var reply = await ReadAsync(SmtpClientStage.Quit, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
         _broken = true;
         return reply;
