@@ -21,7 +21,15 @@ public sealed class PostfixConsoleFormatter : ConsoleFormatter
     public static string ProgramName(string category)
     {
         int dot = category.LastIndexOf('.');
-        return (dot >= 0 ? category[(dot + 1)..] : category).ToLowerInvariant();
+        var last = dot >= 0 ? category[(dot + 1)..] : category;
+        return last switch
+        {
+            "SmtpDeliveryAgent" or "DeliveryDispatcher" => "smtp",
+            "MaildirDeliveryAgent" => "local",
+            "QueueRunner" or "LocalQueueStore" => "qmgr",
+            "Bouncer" or "DsnBuilder" => "bounce",
+            _ => last.ToLowerInvariant(),
+        };
     }
 
     public override void Write<TState>(in LogEntry<TState> logEntry, IExternalScopeProvider? scopeProvider, TextWriter textWriter)

@@ -1,0 +1,137 @@
+// MtaServer: composes `mta serve` — configuration, logging in Postfix's shape, the durable queue and its
+// runner, routing and delivery agents, the pre-queue pipeline and the SMTP listeners — on the .NET
+// generic host (SIGTERM = graceful stop: listeners close, sessions in flight finish, the runner stops).
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Mta.Bounce;
+using Mta.Configuration;
+using Mta.Delivery;
+using Mta.Logging;
+using Mta.Pipeline;
+using Mta.Queue;
+using Mta.Routing;
+using Mta.Smtp.Server;
+
+namespace Mta.Server;
+
+/// <summary>Builds and runs the server process.</summary>
+public static class MtaServer
+{
+    /// <summary>Builds the host for <paramref name="config"/>. Throws for invalid settings (the caller prints them).</summary>
+    /// <exception cref="FormatException">a setting that binds but cannot be used (bad network, listen address, restriction).</exception>
+    public static IHost Build(MtaConfiguration config)
+    {
+        var identity = config.Get<IdentityOptions>();
+        var smtpd = config.Get<SmtpdOptions>();
+        var delivery = config.Get<DeliveryOptions>();
+        var queue = config.Get<QueueOptions>();
+        if (smtpd.LineLengthLimit < 512) throw new FormatException($"line_length_limit = {smtpd.LineLengthLimit}: must be at least 512 (RFC 5321 4.5.3.1.4)");
+        if (!new[] { "none", "may", "encrypt" }.Contains(smtpd.TlsSecurityLevel)) throw new FormatException($"smtpd_tls_security_level = {smtpd.TlsSecurityLevel}: expected none, may or encrypt");
+        if (!new[] { "none", "may", "encrypt" }.Contains(delivery.TlsSecurityLevel)) throw new FormatException($"smtp_tls_security_level = {delivery.TlsSecurityLevel}: expected none, may or encrypt");
+        var dataDirectory = Path.GetFullPath(identity.DataDirectory);
+        var spoolDirectory = Path.Combine(dataDirectory, "tmp");
+        Directory.CreateDirectory(spoolDirectory);
+
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddConsole(o => o.FormatterName = PostfixConsoleFormatter.FormatterName);
+        builder.Logging.AddConsoleFormatter<PostfixConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = smtpd.ShutdownTimeout + TimeSpan.FromSeconds(10));
+        builder.Services.AddMtaConfiguration(config);
+        var s = builder.Services;
+        s.AddSingleton(identity).AddSingleton(smtpd).AddSingleton(delivery).AddSingleton(queue);
+        s.AddSingleton(TimeProvider.System);
+        s.AddSingleton(sp => new QueueIdGenerator(sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton(sp => new LocalQueueStore(queue, sp.GetRequiredService<ILogger<LocalQueueStore>>(), null, sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton<IQueueStore>(sp => sp.GetRequiredService<LocalQueueStore>());
+        s.AddSingleton(sp => new DsnBuilder(identity, sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton(sp => new Bouncer(sp.GetRequiredService<IQueueStore>(), sp.GetRequiredService<DsnBuilder>(), sp.GetRequiredService<QueueIdGenerator>(),
+            identity, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Bouncer>>(), spoolDirectory));
+        s.AddSingleton(_ => new Router(identity, delivery));
+        s.AddSingleton(sp => DeliveryComposition.CreateDispatcher(sp, identity, delivery));
+        s.AddSingleton(sp =>
+        {
+            var dispatcher = sp.GetRequiredService<DeliveryDispatcher>();
+            var runner = new QueueRunner(sp.GetRequiredService<IQueueStore>(), queue,
+                (env, rcpts, content, ct) => dispatcher.DeliverAsync(env, rcpts, content, ct),
+                sp.GetRequiredService<Bouncer>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<QueueRunner>>(), spoolDirectory);
+            sp.GetRequiredService<Bouncer>().DsnQueued += _ => runner.Wake();
+            return runner;
+        });
+        s.AddSingleton(_ => new LocalDomains(identity, smtpd));
+        s.AddSingleton(sp => new RelayPolicy(smtpd, sp.GetRequiredService<LocalDomains>()));
+        s.AddSingleton(sp => new PrequeuePipeline(delivery, queue, sp.GetRequiredService<DeliveryDispatcher>(), sp.GetRequiredService<IQueueStore>(),
+            sp.GetRequiredService<Bouncer>(), () => sp.GetRequiredService<QueueRunner>().Wake(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
+        s.AddSingleton(_ => SessionOptions(identity, smtpd, spoolDirectory));
+        s.AddSingleton(sp =>
+        {
+            if (smtpd.TlsSecurityLevel == "none") return new TlsHolder(null);
+            var cert = TlsCertificateProvider.Load(smtpd.TlsCertFile, smtpd.TlsKeyFile, identity.MyHostname, dataDirectory, out bool generated);
+            if (generated) sp.GetRequiredService<ILoggerFactory>().CreateLogger("smtpd")
+                .LogWarning("no smtpd_tls_cert_file: generated a self-signed certificate for {Host} under {Dir} (development mode)", identity.MyHostname, Path.Combine(dataDirectory, "tls"));
+            return new TlsHolder(cert);
+        });
+        s.AddHostedService(sp => new QueueRunnerService(sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<LocalQueueStore>(), sp.GetRequiredService<ILogger<QueueRunner>>()));
+        s.AddSingleton(sp =>
+        {
+            var logs = sp.GetRequiredService<ILoggerFactory>();
+            var sessionLog = logs.CreateLogger("smtpd");
+            return new SmtpListenerService(smtpd, identity, sp.GetRequiredService<SmtpServerOptions>(),
+                _ => new MtaSessionHandler(identity, sp.GetRequiredService<RelayPolicy>(), sp.GetRequiredService<PrequeuePipeline>(),
+                    sp.GetRequiredService<QueueIdGenerator>(), sp.GetRequiredService<TimeProvider>(), sessionLog),
+                sp.GetRequiredService<TlsHolder>().Certificate, logs);
+        });
+        s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
+        var host = builder.Build();
+        // Resolve what can fail on bad settings now, so `mta serve` stops at start with a clear message.
+        host.Services.GetRequiredService<RelayPolicy>();
+        host.Services.GetRequiredService<Router>();
+        host.Services.GetRequiredService<TlsHolder>();
+        var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("master");
+        var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
+        lifetime.ApplicationStopping.Register(() => log.LogInformation("terminating: closing listeners, letting sessions in flight finish (smtpd_shutdown_timeout={Timeout}s)", smtpd.ShutdownTimeout.TotalSeconds));
+        lifetime.ApplicationStopped.Register(() => log.LogInformation("daemon stopped"));
+        log.LogInformation("daemon started -- data_directory={Dir}, queue_directory={Queue}", dataDirectory, Path.GetFullPath(queue.QueueDirectory));
+        if (identity.MyDestination.Contains("*"))
+            log.LogInformation("mydestination = *: every recipient is delivered locally into a Maildir under {Maildirs}", Path.GetFullPath(delivery.MaildirBase));
+        return host;
+    }
+
+    /// <summary>Maps main.cf parameters onto the protocol library's session settings.</summary>
+    public static SmtpServerOptions SessionOptions(IdentityOptions identity, SmtpdOptions smtpd, string spoolDirectory) => new()
+    {
+        HostName = identity.MyHostname,
+        Banner = smtpd.Banner,
+        LineLengthLimit = smtpd.LineLengthLimit,
+        MessageSizeLimit = smtpd.MessageSizeLimit,
+        RecipientLimit = smtpd.RecipientLimit,
+        CommandTimeout = smtpd.Timeout,
+        SessionTimeout = smtpd.SessionTimeout,
+        SoftErrorLimit = smtpd.SoftErrorLimit,
+        HardErrorLimit = smtpd.HardErrorLimit,
+        ErrorSleepTime = smtpd.ErrorSleepTime,
+        SpoolMemoryLimit = smtpd.SpoolMemoryLimit,
+        SpoolDirectory = spoolDirectory,
+        OfferStartTls = smtpd.TlsSecurityLevel != "none",
+        RequireTls = smtpd.TlsSecurityLevel == "encrypt",
+        SmtpUtf8 = smtpd.SmtpUtf8Enable,
+        DiscardEhloKeywords = new HashSet<string>(smtpd.DiscardEhloKeywords.Select(k => k.ToUpperInvariant())),
+    };
+
+    private sealed record TlsHolder(X509Certificate2? Certificate);
+}
+
+/// <summary>Runs the queue runner for the life of the host, after crash recovery of the queue directory.</summary>
+internal sealed class QueueRunnerService(QueueRunner runner, LocalQueueStore store, ILogger<QueueRunner> log) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var report = await store.RecoverAsync(stoppingToken).ConfigureAwait(false);
+        if (report.Messages > 0) log.LogInformation("queue: {Count} message(s) in the queue at start", report.Messages);
+        await runner.RunAsync(stoppingToken).ConfigureAwait(false);
+    }
+}
