@@ -1,9 +1,8 @@
 // DeliveryDispatcher: the delivery step of the pre-queue pipeline (design.md "The flow of one message"):
 // routes every recipient, groups recipients by next hop (one transaction per group), delivers the groups
 // concurrently through the agent for their transport within the caller's deadline, and returns one
-// outcome per recipient in recipient order. Logs one line per recipient in Postfix's shape
-// (postconf(5)/smtp(8) log format: "QUEUEID: to=<r>, relay=..., delay=..., delays=a/b/c/d, dsn=..., status=...").
-using System.Globalization;
+// outcome per recipient in recipient order. The per-recipient log lines are written by its callers (the
+// pre-queue pipeline and the queue runner), which know the delays before delivery (Logging/DeliveryLog.cs).
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Mta.Routing;
@@ -48,7 +47,6 @@ public sealed class DeliveryDispatcher
         ArgumentNullException.ThrowIfNull(envelope);
         ArgumentNullException.ThrowIfNull(recipients);
         ArgumentNullException.ThrowIfNull(content);
-        var started = _time.GetUtcNow();
         var outcomes = new RecipientOutcome?[recipients.Count];
         var groups = new Dictionary<NextHop, List<int>>();
         for (int i = 0; i < recipients.Count; i++)
@@ -71,7 +69,6 @@ public sealed class DeliveryDispatcher
         for (int i = 0; i < result.Length; i++)
         {
             result[i] = outcomes[i] ?? new RecipientOutcome(recipients[i], DeliveryStatus.Deferred, new SmtpReply(451, "4.3.0", "internal error: no delivery outcome"), "none");
-            Log(envelope, result[i], started);
         }
         return result;
     }
@@ -108,22 +105,4 @@ public sealed class DeliveryDispatcher
         }
     }
 
-    private void Log(MessageEnvelope envelope, RecipientOutcome o, DateTimeOffset started)
-    {
-        if (!_logger.IsEnabled(LogLevel.Information)) return;
-        var now = _time.GetUtcNow();
-        var arrival = envelope.ArrivalTime == default ? started : envelope.ArrivalTime;
-        double total = Math.Max(0, (now - arrival).TotalSeconds);
-        double a = Math.Max(0, (started - arrival).TotalSeconds), c = o.ConnectionSetup.TotalSeconds, d = o.Transmission.TotalSeconds;
-        double b = Math.Max(0, total - a - c - d);
-        string status = o.Status switch { DeliveryStatus.Sent => "sent", DeliveryStatus.Deferred => "deferred", _ => "bounced" };
-        _logger.LogInformation("{QueueId}: to=<{Recipient}>, relay={Relay}, delay={Delay}, delays={A}/{B}/{C}/{D}, dsn={Dsn}, status={Status} ({Reply})",
-            envelope.QueueId, o.Recipient.Address.Address, o.Relay, Fmt(total), Fmt(a), Fmt(b), Fmt(c), Fmt(d), o.Dsn, status, o.Reply.ToString());
-    }
-
-    /// <summary>Postfix's delay formatting: up to 2 significant decimals, trailing zeros dropped.</summary>
-    private static string Fmt(double seconds) =>
-        seconds >= 10 ? seconds.ToString("0.#", CultureInfo.InvariantCulture)
-        : seconds >= 0.1 ? seconds.ToString("0.##", CultureInfo.InvariantCulture)
-        : seconds.ToString("0.###", CultureInfo.InvariantCulture);
 }

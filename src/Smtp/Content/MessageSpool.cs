@@ -52,7 +52,7 @@ public sealed class MessageSpool : IDisposable
     /// <exception cref="IOException">the spill file could not be written.</exception>
     public void Write(ReadOnlySpan<byte> data)
     {
-        if (_readOnlyFile) throw new InvalidOperationException("spool opened read-only over an existing file");
+        if (_readOnlyFile || _complete) throw new InvalidOperationException("spool is complete or read-only");
         if (data.IsEmpty) return;
         if (_file == null && _bufferLength + data.Length > _memoryThreshold) Spill();
         if (_file != null)
@@ -79,15 +79,24 @@ public sealed class MessageSpool : IDisposable
         _bufferLength = 0;
     }
 
-    /// <summary>Flushes buffered file writes so readers see every byte.</summary>
-    public void Flush() { if (!_readOnlyFile) _file?.Flush(); }
+    private bool _complete;
+
+    /// <summary>
+    /// Ends writing: flushes buffered file writes so readers see every byte. After this,
+    /// <see cref="OpenRead"/> may be called concurrently and <see cref="Write"/> throws.
+    /// </summary>
+    public void Flush()
+    {
+        if (!_readOnlyFile) _file?.Flush();
+        _complete = true;
+    }
 
     /// <summary>A new independent read-only stream over everything written so far.</summary>
     public Stream OpenRead()
     {
         if (_file != null)
         {
-            if (!_readOnlyFile) _file.Flush();
+            if (!_readOnlyFile && !_complete) _file.Flush();
             return new FileStream(_filePath!, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 65536, FileOptions.SequentialScan);
         }
         return new MemoryStream(_buffer, 0, _bufferLength, writable: false);
