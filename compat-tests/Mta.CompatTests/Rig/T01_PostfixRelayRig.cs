@@ -1,0 +1,54 @@
+// T01 PostfixRelayRig: proves the PostfixPeer and SmtpSinkPeer fixtures with Postfix alone (no MTA
+// of ours involved): swaks -> private Postfix -> transport_maps smtp:[127.0.0.1]:PORT -> smtp-sink,
+// and swaks -> private Postfix -> virtual(8) Maildir, with an unknown user refused at RCPT.
+// If these fail, the rig (not the MTA) is broken.
+using Mta.CompatTests.Infrastructure;
+using Mta.CompatTests.Clients;
+using Mta.CompatTests.Peers;
+using Xunit.Abstractions;
+
+namespace Mta.CompatTests.Rig;
+
+/// <summary>Postfix as a relay and as a Maildir MX, driven by swaks.</summary>
+public sealed class T01_PostfixRelayRig(ITestOutputHelper output)
+{
+    [Fact]
+    public Task Swaks_to_postfix_relays_through_transport_maps_to_smtp_sink() => Scenario.RunAsync(output, async s =>
+    {
+        var sink = await s.StartSinkAsync();
+        var postfix = await s.StartPostfixAsync(new PostfixOptions
+        {
+            Transports = new Dictionary<string, string> { ["relay.test"] = "smtp:" + sink.NextHop },
+        });
+
+        var swaks = await s.SwaksAsync(new SwaksRequest { Port = postfix.Port, To = ["bob@relay.test"], CorpusMessage = "ham-mime2.eml" });
+
+        Assert.Equal(0, swaks.ExitCode);
+        Assert.Equal(250, swaks.EndOfData.Code);
+        var dump = Assert.Single(await sink.WaitForMessagesAsync(1, TimeSpan.FromSeconds(30)));
+        Assert.Equal(["bob@relay.test"], dump.Recipients);
+        Assert.StartsWith("<sender@client.test>", dump.MailArgs);
+        // Postfix prepends its Received header and (cleanup(8)) removes Return-Path; everything else is unchanged.
+        var (received, rest) = Bytes.SplitFirstField(dump.Message);
+        Assert.StartsWith("Received: from client.test", received);
+        Assert.Contains("by mx.test (Postfix)", received);
+        var expected = string.Join('\n', Corpus.AsStoredAfterSwaks("ham-mime2.eml").Split('\n').Where(l => !l.StartsWith("Return-Path:", StringComparison.Ordinal)));
+        Assert.Equal(expected, rest);
+    });
+
+    [Fact]
+    public Task Swaks_to_postfix_delivers_into_virtual_maildir_and_refuses_unknown_user() => Scenario.RunAsync(output, async s =>
+    {
+        var postfix = await s.StartPostfixAsync(new PostfixOptions { MailboxUsers = ["alice@mx.test"] });
+
+        var known = await s.SwaksAsync(new SwaksRequest { Port = postfix.Port, To = ["alice@mx.test"], CorpusMessage = "ham-001.eml" });
+        var unknown = await s.SwaksAsync(new SwaksRequest { Port = postfix.Port, To = ["nobody@mx.test"] });
+
+        Assert.Equal(250, known.EndOfData.Code);
+        Assert.Equal(550, Assert.Single(unknown.Rcpt).Code);
+        Assert.NotEqual(0, unknown.ExitCode);
+        var message = Assert.Single(await Maildir.WaitForAsync(postfix.MaildirOf("alice@mx.test"), 1, TimeSpan.FromSeconds(30), "alice's Maildir"));
+        Assert.StartsWith("Return-Path: <sender@client.test>\n", message);
+        Assert.Contains(Corpus.SubjectLine("ham-001.eml"), message);
+    });
+}
