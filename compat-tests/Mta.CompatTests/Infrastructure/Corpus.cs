@@ -44,6 +44,30 @@ public static class Corpus
         return text + "\n";
     }
 
+    /// <summary>
+    /// What a peer stores (LF line endings) after smtp-source sent the file with -F: the file as is
+    /// (smtp-source does not drop a "From " line, so only use files without one), plus the empty
+    /// line smtp-source sends before the dot.
+    /// </summary>
+    public static string AsStoredAfterSmtpSource(string name)
+    {
+        var text = Raw(name).Replace("\r\n", "\n");
+        if (text.StartsWith("From ", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"{name} starts with an mbox From line, which smtp-source would send as a header line", nameof(name));
+        }
+        return (text.EndsWith('\n') ? text : text + "\n") + "\n";
+    }
+
+    /// <summary>Removes every header line that starts with <paramref name="fieldName"/> (and a colon) from the header section.</summary>
+    public static string WithoutHeader(string stored, string fieldName)
+    {
+        var headerEnd = stored.IndexOf("\n\n", StringComparison.Ordinal);
+        var header = stored[..(headerEnd + 1)];
+        var kept = header.Split('\n').Where(l => !l.StartsWith(fieldName + ":", StringComparison.OrdinalIgnoreCase));
+        return string.Join('\n', kept) + stored[(headerEnd + 1)..];
+    }
+
     /// <summary>The first Subject: header line of the corpus file, exactly as written ("Subject:  Re: x").</summary>
     public static string SubjectLine(string name)
     {

@@ -162,6 +162,19 @@ public sealed class PostfixPeer : IPeer
         }
     }
 
+    /// <summary>
+    /// Splits a message delivered by virtual(8) into the fields Postfix added in front
+    /// (Return-Path, X-Original-To, Delivered-To from virtual(8); Received from smtpd) and the rest.
+    /// </summary>
+    public static (string ReturnPath, string OriginalTo, string DeliveredTo, string Received, string Remainder) SplitDelivered(string message)
+    {
+        var (returnPath, r1) = Bytes.SplitFirstField(message);
+        var (originalTo, r2) = Bytes.SplitFirstField(r1);
+        var (deliveredTo, r3) = Bytes.SplitFirstField(r2);
+        var (received, rest) = Bytes.SplitFirstField(r3);
+        return (returnPath, originalTo, deliveredTo, received, rest);
+    }
+
     /// <inheritdoc />
     public string DescribeLogs()
     {

@@ -14,7 +14,7 @@ public sealed class T04_SinkBehaviourRig(ITestOutputHelper output)
 {
     public static TheoryData<string> CorpusMessages => new()
     {
-        "ham-001.eml", "ham-cjk_gb2312.2.eml", "ham-mime2.eml", "ham-mime3.eml", "ham-crlf-endings.eml",
+        "ham-001.eml", "ham-cjk_gb2312.2.eml", "ham-mime2.eml", "ham-mime3.eml", "ham-crlf-endings.eml", "ham-cjk_iso-2022-jp.2.eml",
     };
 
     [Theory]
@@ -56,6 +56,21 @@ public sealed class T04_SinkBehaviourRig(ITestOutputHelper output)
         var reply = Assert.Single(swaks.Replies, r => r.Command == command);
         Assert.Equal(450, reply.Code);
         Assert.NotEqual(0, swaks.ExitCode);
+    });
+
+    [Fact]
+    public Task Sink_restarted_on_same_port_switches_from_deferring_to_accepting() => Scenario.RunAsync(output, async s =>
+    {
+        var sink = await s.StartSinkAsync(new SinkBehavior { SoftReject = ["RCPT"] });
+        var deferred = await s.SwaksAsync(new SwaksRequest { Port = sink.Port, To = ["bob@relay.test"] });
+
+        await sink.RestartAsync(SinkBehavior.Accept);
+        var accepted = await s.SwaksAsync(new SwaksRequest { Port = sink.Port, To = ["bob@relay.test"], CorpusMessage = "ham-mime2.eml" });
+
+        Assert.Equal(450, Assert.Single(deferred.Rcpt).Code);
+        Assert.Equal(250, accepted.EndOfData.Code);
+        Assert.All(sink.DumpsOfLife(1), d => Assert.Equal("", d.Message));
+        Assert.Equal(Corpus.AsStoredAfterSwaks("ham-mime2.eml"), Assert.Single(sink.Dumps()).Message);
     });
 
     [Theory]
