@@ -32,6 +32,9 @@ public sealed record PostfixOptions
     /// <summary>transport_maps entries: domain to nexthop, e.g. "relay.test" = "smtp:[127.0.0.1]:4000"; the domains become relay_domains.</summary>
     public IReadOnlyDictionary<string, string> Transports { get; init; } = new Dictionary<string, string>();
 
+    /// <summary>Offer STARTTLS with a self-signed certificate made by openssl (smtpd_tls_security_level = may).</summary>
+    public bool StartTls { get; init; }
+
     /// <summary>Extra main.cf lines.</summary>
     public IReadOnlyList<string> ExtraMainCf { get; init; } = [];
 }
@@ -112,6 +115,7 @@ public sealed class PostfixPeer : IPeer
             "minimal_backoff_time = 1s",
             "maximal_backoff_time = 2s",
             "queue_run_delay = 1s",
+            .. options.StartTls ? await SelfSignedCertificateAsync(root, options.MyHostname) : [],
             .. options.ExtraMainCf,
         ];
         await File.WriteAllLinesAsync(Path.Combine(conf, "main.cf"), main);
@@ -122,6 +126,20 @@ public sealed class PostfixPeer : IPeer
         var pidFile = Path.Combine(root, "queue", "pid", "master.pid");
         peer._masterPid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim());
         return peer;
+    }
+
+    private static async Task<string[]> SelfSignedCertificateAsync(string root, string hostname)
+    {
+        var key = Path.Combine(root, "tls.key");
+        var cert = Path.Combine(root, "tls.crt");
+        var result = await CommandRunner.RunAsync("/usr/bin/openssl",
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=" + hostname, "-keyout", key, "-out", cert],
+            TimeSpan.FromSeconds(30));
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException("openssl req failed:\n" + result.Output);
+        }
+        return ["smtpd_tls_security_level = may", $"smtpd_tls_cert_file = {cert}", $"smtpd_tls_key_file = {key}"];
     }
 
     private static string MasterCf(int port) => $"""
@@ -149,6 +167,7 @@ public sealed class PostfixPeer : IPeer
         anvil     unix  -       -       n       -       1       anvil
         scache    unix  -       -       n       -       1       scache
         postlog   unix-dgram n  -       n       -       1       postlogd
+        tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 
         """;
 

@@ -1,6 +1,7 @@
 // T01 PostfixRelayRig: proves the PostfixPeer and SmtpSinkPeer fixtures with Postfix alone (no MTA
 // of ours involved): swaks -> private Postfix -> transport_maps smtp:[127.0.0.1]:PORT -> smtp-sink,
-// and swaks -> private Postfix -> virtual(8) Maildir, with an unknown user refused at RCPT.
+// swaks -> private Postfix -> virtual(8) Maildir, with an unknown user refused at RCPT, and swaks
+// -tls (STARTTLS) -> Postfix, which also proves that SwaksClient parses a TLS transcript.
 // If these fail, the rig (not the MTA) is broken.
 using Mta.CompatTests.Infrastructure;
 using Mta.CompatTests.Clients;
@@ -55,5 +56,21 @@ public sealed class T01_PostfixRelayRig(ITestOutputHelper output)
         Assert.Equal("Delivered-To: alice@mx.test\n", deliveredTo);
         Assert.Contains("by mx.test (Postfix)", received);
         Assert.Equal(Corpus.WithoutHeader(Corpus.AsStoredAfterSwaks("ham-001.eml"), "Return-Path"), rest);
+    });
+
+    [Fact]
+    public Task Swaks_starttls_to_postfix_is_parsed_as_tls_transaction() => Scenario.RunAsync(output, async s =>
+    {
+        var postfix = await s.StartPostfixAsync(new PostfixOptions { MailboxUsers = ["alice@mx.test"], StartTls = true });
+
+        var swaks = await s.SwaksAsync(new SwaksRequest { Port = postfix.Port, To = ["alice@mx.test"], CorpusMessage = "ham-001.eml", StartTls = true });
+
+        Assert.Equal(0, swaks.ExitCode);
+        Assert.True(swaks.TlsStarted);
+        Assert.Contains(swaks.Replies, r => r.Command == "STARTTLS" && r.Code == 220);
+        Assert.Equal(["GREETING", "EHLO", "STARTTLS", "EHLO", "MAIL", "RCPT", "DATA", ".", "QUIT"], swaks.Replies.Select(r => r.Command));
+        Assert.Equal(250, swaks.EndOfData.Code);
+        var message = Assert.Single(await Maildir.WaitForAsync(postfix.MaildirOf("alice@mx.test"), 1, TimeSpan.FromSeconds(30), "alice's Maildir"));
+        Assert.Contains("with ESMTPS", PostfixPeer.SplitDelivered(message).Received);
     });
 }
