@@ -8,7 +8,9 @@
 // with a new behaviour (e.g. from deferring to accepting). Behaviour flags, from smtp-sink(1):
 //   -r CMDS  soft-reject the commands (450 4.3.0 or -b reply)   -f CMDS  hard-reject (500 5.3.0 or -B reply)
 //   -W CMD:S wait S seconds before answering CMD ("." = end of data)   -L  speak LMTP
-// -r and -f imply -p (no PIPELINING announced).
+// -r and -f imply -p (no PIPELINING announced). The sink always runs with -v, which logs every
+// command it receives ("smtp-sink: RCPT TO:<x>") to stderr: a transaction refused at RCPT leaves no
+// dump file, so ReceivedCommands is the proof that a client talked to the sink at all.
 using Mta.CompatTests.Infrastructure;
 
 namespace Mta.CompatTests.Peers;
@@ -129,7 +131,7 @@ public sealed class SmtpSinkPeer : IPeer
         Behavior = behavior;
         var dump = _dir.Sub(_name, $"life{_lives.Count + 1}");
         Unix.Chown(dump, "nobody:nogroup");
-        string[] args = ["-u", "nobody", "-d", Path.Combine(dump, "m."), .. behavior.Flags(), $"127.0.0.1:{Port}", "64"];
+        string[] args = ["-v", "-u", "nobody", "-d", Path.Combine(dump, "m."), .. behavior.Flags(), $"127.0.0.1:{Port}", "64"];
         var process = ChildProcess.Start(_name, "/usr/sbin/smtp-sink", args);
         _lives.Add((dump, process));
         await Wait.ForGreetingAsync(Port, TimeSpan.FromSeconds(15), Name, () => process.HasExited, DescribeLogs);
@@ -145,6 +147,21 @@ public sealed class SmtpSinkPeer : IPeer
 
     /// <summary>Stops smtp-sink (the port stops answering).</summary>
     public Task StopAsync() => _lives[^1].Process.StopAsync(TimeSpan.FromSeconds(5));
+
+    /// <summary>SMTP commands the current life received, in order ("MAIL FROM:&lt;a@b&gt;", "RCPT TO:&lt;c@d&gt;", ...), from its -v log.</summary>
+    public IReadOnlyList<string> ReceivedCommands()
+    {
+        const string marker = "smtp-sink: ";
+        string[] verbs = ["EHLO", "HELO", "LHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "QUIT", "STARTTLS", "VRFY", "XCLIENT", "XFORWARD"];
+        return _lives[^1].Process.Output.Split('\n')
+            .Select(l => l.IndexOf(marker, StringComparison.Ordinal) is var i and >= 0 ? l[(i + marker.Length)..].TrimEnd('\r') : "")
+            .Where(c => verbs.Any(v => c.StartsWith(v, StringComparison.OrdinalIgnoreCase)))
+            .ToArray();
+    }
+
+    /// <summary>True when the current life received "RCPT TO:&lt;address&gt;" (with or without ESMTP parameters).</summary>
+    public bool ReceivedRcptTo(string address) =>
+        ReceivedCommands().Any(c => c.StartsWith($"RCPT TO:<{address}>", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Transactions dumped in the current life, oldest first.</summary>
     public IReadOnlyList<SinkDump> Dumps() => DumpsOf(DumpDirectory);
