@@ -118,18 +118,4 @@ public class DeliveryDispatcherTests
         var o = await d.DeliverAsync(Msg.Envelope(rcpts), rcpts, Msg.Content(), cts.Token);
         Assert.Equal("4.4.2", o[0].Dsn);
     }
-
-    [Fact]
-    public async Task Logs_one_postfix_shaped_line_per_recipient()
-    {
-        var logger = new ListLogger();
-        var agent = new RecordingAgent((req, _) => Task.FromResult<IReadOnlyList<RecipientOutcome>>(req.Recipients.Select(r =>
-            new RecipientOutcome(r, DeliveryStatus.Bounced, new SmtpReply(550, "5.1.1", "no such user"), "mx.example[192.0.2.1]:25")
-            { ConnectionSetup = TimeSpan.FromSeconds(0.12), Transmission = TimeSpan.FromSeconds(0.03) }).ToArray()));
-        var d = new DeliveryDispatcher(new MapRouter(ByDomain), new Dictionary<TransportKind, IDeliveryAgent> { [TransportKind.Smtp] = agent }, logger);
-        var rcpts = new[] { Msg.R("u@example.com") };
-        await d.DeliverAsync(Msg.Envelope(rcpts), rcpts, Msg.Content(), default);
-        var line = Assert.Single(logger.Lines);
-        Assert.Matches(@"^4FQX1Z2K3M: to=<u@example\.com>, relay=mx\.example\[192\.0\.2\.1\]:25, delay=[\d.]+, delays=[\d.]+/[\d.]+/0\.12/0\.03, dsn=5\.1\.1, status=bounced \(550 5\.1\.1 no such user\)$", line);
-    }
 }
