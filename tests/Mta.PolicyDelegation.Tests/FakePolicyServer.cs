@@ -12,6 +12,8 @@ internal abstract record ServerAction
 {
     /// <summary>Write these bytes (UTF-8) and keep the connection.</summary>
     public sealed record Send(string Text) : ServerAction;
+    /// <summary>Write these raw bytes and keep the connection.</summary>
+    public sealed record SendBytes(byte[] Bytes) : ServerAction;
     /// <summary>Write these bytes then close.</summary>
     public sealed record SendAndClose(string Text) : ServerAction;
     /// <summary>Say nothing, keep the connection open.</summary>
@@ -88,6 +90,9 @@ internal sealed class FakePolicyServer : IAsyncDisposable
                     {
                         case ServerAction.Send s:
                             await stream.WriteAsync(Encoding.UTF8.GetBytes(s.Text), _stop.Token);
+                            break;
+                        case ServerAction.SendBytes b:
+                            await stream.WriteAsync(b.Bytes, _stop.Token);
                             break;
                         case ServerAction.SendAndClose s:
                             await stream.WriteAsync(Encoding.UTF8.GetBytes(s.Text), _stop.Token);
