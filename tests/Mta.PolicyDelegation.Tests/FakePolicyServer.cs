@@ -14,6 +14,8 @@ internal abstract record ServerAction
     public sealed record Send(string Text) : ServerAction;
     /// <summary>Write these raw bytes and keep the connection.</summary>
     public sealed record SendBytes(byte[] Bytes) : ServerAction;
+    /// <summary>Write the text one byte per write, with a short pause between bytes.</summary>
+    public sealed record Trickle(string Text) : ServerAction;
     /// <summary>Write these bytes then close.</summary>
     public sealed record SendAndClose(string Text) : ServerAction;
     /// <summary>Say nothing, keep the connection open.</summary>
@@ -93,6 +95,13 @@ internal sealed class FakePolicyServer : IAsyncDisposable
                             break;
                         case ServerAction.SendBytes b:
                             await stream.WriteAsync(b.Bytes, _stop.Token);
+                            break;
+                        case ServerAction.Trickle t:
+                            foreach (byte x in Encoding.UTF8.GetBytes(t.Text))
+                            {
+                                await stream.WriteAsync(new[] { x }, _stop.Token);
+                                await Task.Delay(2, _stop.Token);
+                            }
                             break;
                         case ServerAction.SendAndClose s:
                             await stream.WriteAsync(Encoding.UTF8.GetBytes(s.Text), _stop.Token);

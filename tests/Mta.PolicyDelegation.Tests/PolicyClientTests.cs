@@ -160,6 +160,20 @@ public class PolicyClientTests
     }
 
     [Fact]
+    public async Task ReplyArrivingOneByteAtATime_IsAssembled()
+    {
+        await using var server = FakePolicyServer.Always(new ServerAction.Trickle("foo=bar\naction=PREPEND X-Greylist: delayed 61 seconds\n\n"));
+        await using var client = new PolicyClient(server.Endpoint, Fast);
+        for (int i = 0; i < 2; i++)
+        {
+            var r = await client.QueryAsync(Request);
+            Assert.Equal(AccessActionKind.Prepend, r.Action.Kind);
+            Assert.Equal("X-Greylist: delayed 61 seconds", r.Action.Text);
+        }
+        Assert.Equal(1, server.Connections);
+    }
+
+    [Fact]
     public async Task ExtraAttributes_AreIgnored()
     {
         await using var server = FakePolicyServer.Always(new ServerAction.Send("x=1\naction=REJECT no\nreason=foo\n\n"));
