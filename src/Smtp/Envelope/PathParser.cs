@@ -114,7 +114,7 @@ public static class PathParser
         {
             at = inner.IndexOf((byte)'@');
             if (at < 0) at = inner.Length;
-            if (!IsDotString(inner[..at], allowUtf8)) return "bad local part";
+            if (!IsDotString(inner[..at], allowUtf8, strict)) return "bad local part";
         }
         var local = inner[..at];
         if (local.Length > MaxLocalPartOctets) return "local part longer than 64 octets";
@@ -161,10 +161,21 @@ public static class PathParser
         return -1;
     }
 
-    /// <summary>Dot-string = Atom *("." Atom); atext per RFC 5322 3.2.3, plus UTF-8 when allowed (RFC 6531 3.3).</summary>
-    private static bool IsDotString(ReadOnlySpan<byte> s, bool allowUtf8)
+    /// <summary>
+    /// Dot-string = Atom *("." Atom); atext per RFC 5322 3.2.3, plus UTF-8 when allowed (RFC 6531 3.3).
+    /// Unless <paramref name="strict"/>, leading, trailing and doubled dots are accepted as Postfix does
+    /// (such local parts exist in real mail, e.g. old Japanese mobile-carrier addresses).
+    /// </summary>
+    private static bool IsDotString(ReadOnlySpan<byte> s, bool allowUtf8, bool strict)
     {
-        if (s.IsEmpty || s[0] == '.' || s[^1] == '.') return false;
+        if (s.IsEmpty) return false;
+        if (!strict)
+        {
+            foreach (byte b in s)
+                if (b != '.' && !(b >= 0x80 ? allowUtf8 : IsAtext(b))) return false;
+            return true;
+        }
+        if (s[0] == '.' || s[^1] == '.') return false;
         byte prev = 0;
         foreach (byte b in s)
         {

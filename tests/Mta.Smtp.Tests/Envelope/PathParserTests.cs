@@ -14,6 +14,9 @@ public class PathParserTests
         { "<User.Name+tag@Sub.Example.COM>", false, false, "User.Name+tag", "Sub.Example.COM" },
         { "<\"a b\\\"c\"@example.com>", false, false, "\"a b\\\"c\"", "example.com" },
         { "<\"\"@example.com>", false, false, "\"\"", "example.com" },
+        // Not strict: dots where RFC 5321 allows none are accepted, as Postfix does.
+        { "<a..b@example.com>", false, false, "a..b", "example.com" },
+        { "<.a.@example.com>", false, false, ".a.", "example.com" },
         { "<@a.example,@b.example:user@c.example>", false, false, "user", "c.example" },
         { "<user@[192.0.2.255]>", false, false, "user", "[192.0.2.255]" },
         { "<user@[0.0.0.0]>", false, false, "user", "[0.0.0.0]" },
@@ -54,7 +57,8 @@ public class PathParserTests
         { "<a>", false, false, "missing domain" },
         { "<a@>", false, false, "missing domain" },
         { "<\"postmaster\">", false, false, "missing domain" },
-        { "<a..b@c>", false, false, "bad local part" },
+        { "<a..b@c>", false, true, "bad local part" },
+        { "<.a@c>", false, true, "bad local part" },
         { "<\"a\"b@c>", false, false, "bad local part" },
         { "<\"a@c>", false, false, "bad quoted local part" },
         { "<\"a\\\u00e9\"@c>", true, false, "bad quoted local part" }, // quoted-pair is ASCII only
