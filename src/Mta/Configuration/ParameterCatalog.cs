@@ -32,6 +32,7 @@ public sealed class ParameterCatalog
         typeof(SmtpdOptions),
         typeof(DeliveryOptions),
         typeof(QueueOptions),
+        typeof(Mta.Milters.MilterOptions),
     ];
 
     /// <summary>Computed, read-only names that values and defaults may reference but main.cf may not set.</summary>

@@ -105,6 +105,32 @@ public sealed class PrequeuePipeline
     }
 
     /// <summary>
+    /// Puts the message on hold in the queue (milter QUARANTINE): stored durably, not delivered until
+    /// released with <c>mta queue release</c>. Returns 250 only after the store acknowledged it.
+    /// </summary>
+    public async Task<SmtpReply> HoldAsync(MessageEnvelope envelope, MessageContent content, string reason, CancellationToken hardStop)
+    {
+        try
+        {
+            await _queue.EnqueueAsync(new QueuedMessage
+            {
+                Envelope = envelope,
+                Recipients = envelope.Recipients.Select(r => new QueuedRecipient(r, QueuedRecipientState.Pending)).ToList(),
+                NextAttempt = _time.GetUtcNow(),
+                Held = true,
+                HoldReason = reason,
+            }, content, hardStop).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or OperationCanceledException)
+        {
+            _log.LogError("{QueueId}: queue file write error: {Error}", envelope.QueueId, e.Message);
+            return new SmtpReply(451, "4.3.0", "Error: queue file write error");
+        }
+        _log.LogInformation("{QueueId}: hold: {Reason}", envelope.QueueId, reason);
+        return new SmtpReply(250, "2.0.0", $"Ok: queued as {envelope.QueueId}");
+    }
+
+    /// <summary>
     /// All recipients failed alike: relay the next hop's reply when there is one recipient or every reply
     /// is the same; otherwise a summary with the first reply's code class.
     /// </summary>

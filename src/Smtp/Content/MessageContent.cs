@@ -10,21 +10,35 @@ namespace Mta.Smtp.Content;
 public sealed class MessageContent
 {
     /// <summary>Creates content from prepended header bytes and the received bytes.</summary>
-    public MessageContent(ReadOnlyMemory<byte> prefix, MessageSpool body)
+    /// <param name="prefix">complete header lines (CRLF-terminated) to put first.</param>
+    /// <param name="body">the received bytes.</param>
+    /// <param name="bodyOffset">bytes at the start of <paramref name="body"/> to leave out (used when the
+    /// header block was rebuilt, e.g. after milter edits, and now lives in <paramref name="prefix"/>).</param>
+    public MessageContent(ReadOnlyMemory<byte> prefix, MessageSpool body, long bodyOffset = 0)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(bodyOffset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(bodyOffset, body.Length);
         Prefix = prefix;
         Body = body;
+        BodyOffset = bodyOffset;
     }
 
     /// <summary>Header lines prepended by the MTA (CRLF-terminated); may be empty.</summary>
     public ReadOnlyMemory<byte> Prefix { get; }
     /// <summary>The received message bytes.</summary>
     public MessageSpool Body { get; }
-    /// <summary>Total length in bytes (prefix + body).</summary>
-    public long Length => Prefix.Length + Body.Length;
+    /// <summary>Bytes of <see cref="Body"/> that are left out (they were replaced by <see cref="Prefix"/>).</summary>
+    public long BodyOffset { get; }
+    /// <summary>Total length in bytes (prefix + body past the offset).</summary>
+    public long Length => Prefix.Length + Body.Length - BodyOffset;
 
     /// <summary>A new read stream over prefix then body; each call is independent.</summary>
-    public Stream OpenRead() => new PrefixedStream(Prefix, Body.OpenRead());
+    public Stream OpenRead()
+    {
+        var inner = Body.OpenRead();
+        if (BodyOffset > 0) inner.Seek(BodyOffset, SeekOrigin.Begin);
+        return new PrefixedStream(Prefix, inner);
+    }
 
     /// <summary>A copy with more header bytes in front of the current prefix.</summary>
     public MessageContent WithPrepended(ReadOnlySpan<byte> headerLines)
@@ -32,17 +46,18 @@ public sealed class MessageContent
         var p = new byte[headerLines.Length + Prefix.Length];
         headerLines.CopyTo(p);
         Prefix.Span.CopyTo(p.AsSpan(headerLines.Length));
-        return new MessageContent(p, Body);
+        return new MessageContent(p, Body, BodyOffset);
     }
 
     private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream inner) : Stream
     {
+        private readonly long _length = prefix.Length + inner.Length - inner.Position;
         private int _prefixPos;
         public override bool CanRead => true;
         public override bool CanSeek => false;
         public override bool CanWrite => false;
-        public override long Length => prefix.Length + inner.Length;
-        public override long Position { get => _prefixPos + (_prefixPos == prefix.Length ? inner.Position : 0); set => throw new NotSupportedException(); }
+        public override long Length => _length;
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
         public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
         public override int Read(Span<byte> buffer)
