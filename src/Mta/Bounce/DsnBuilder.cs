@@ -126,7 +126,9 @@ public sealed class DsnBuilder
         message.Headers.Add("Auto-Submitted", "auto-replied");
 
         var report = new MultipartReport("delivery-status");
-        report.Add(new TextPart("plain") { Text = HumanText(original, recipients, kind, expiredAfter) });
+        var text = new TextPart("plain") { Text = HumanText(original, recipients, kind, expiredAfter) };
+        text.ContentTransferEncoding = text.GetBestEncoding(EncodingConstraint.SevenBit, 998);
+        report.Add(text);
         report.Add(StatusPart(original, recipients));
         if (content != null) report.Add(OriginalPart(original, content));
         message.Body = report;
@@ -183,14 +185,14 @@ public sealed class DsnBuilder
         t.TotalDays >= 1 && t.TotalDays == Math.Floor(t.TotalDays) ? $"{t.TotalDays:0} day{(t.TotalDays == 1 ? "" : "s")}"
         : t.TotalHours >= 1 ? $"{t.TotalHours:0.#} hours" : $"{t.TotalMinutes:0.#} minutes";
 
-    private MessageDeliveryStatus StatusPart(MessageEnvelope original, IReadOnlyList<DsnRecipient> recipients)
+    private MimePart StatusPart(MessageEnvelope original, IReadOnlyList<DsnRecipient> recipients)
     {
-        var status = new MessageDeliveryStatus();
+        var groups = new List<HeaderList>();
         var perMessage = new HeaderList { { "Reporting-MTA", "dns; " + _hostname } };
         if (original.MailParameters.EnvId is { } envid) perMessage.Add("Original-Envelope-Id", envid);
         if (original.HeloName.Length > 0) perMessage.Add("Received-From-MTA", "dns; " + original.HeloName);
         perMessage.Add("Arrival-Date", DateUtils.FormatDate(original.ArrivalTime));
-        status.StatusGroups.Add(perMessage);
+        groups.Add(perMessage);
         foreach (var r in recipients)
         {
             var g = new HeaderList();
@@ -203,9 +205,23 @@ public sealed class DsnBuilder
             if (r.Reply != null) g.Add("Diagnostic-Code", "smtp; " + r.Reply.ToString());
             if (r.LastAttempt is { } la) g.Add("Last-Attempt-Date", DateUtils.FormatDate(la));
             if (r.WillRetryUntil is { } wr) g.Add("Will-Retry-Until", DateUtils.FormatDate(wr));
-            status.StatusGroups.Add(g);
+            groups.Add(g);
         }
-        return status;
+        // Rendered by hand: RFC 3464 2.1 wants groups separated by one empty line and none after the
+        // last; MimeKit's MessageDeliveryStatus writer adds a trailing empty group when parsed back.
+        var sb = new StringBuilder();
+        for (int i = 0; i < groups.Count; i++)
+        {
+            if (i > 0) sb.Append("\r\n");
+            foreach (var h in groups[i]) sb.Append(h.Field).Append(": ").Append(h.Value.Trim()).Append("\r\n");
+        }
+        var bytes = Encoding.UTF8.GetBytes(sb.ToString());
+        bool eightBit = bytes.AsSpan().IndexOfAnyInRange((byte)0x80, (byte)0xff) >= 0;
+        return new MimePart("message", "delivery-status")
+        {
+            ContentTransferEncoding = eightBit ? ContentEncoding.EightBit : ContentEncoding.SevenBit,
+            Content = new MimeContent(new MemoryStream(bytes, writable: false)),
+        };
     }
 
     private MimeEntity OriginalPart(MessageEnvelope original, MessageContent content)
