@@ -10,8 +10,18 @@ namespace Mta.Logging;
 /// <summary>Formats and writes per-recipient delivery records.</summary>
 public static class DeliveryLog
 {
-    /// <summary>Seconds with at most two decimals, Postfix style (0 prints as "0").</summary>
-    public static string Seconds(TimeSpan t) => Math.Max(0, t.TotalSeconds).ToString("0.##", CultureInfo.InvariantCulture);
+    /// <summary>
+    /// Postfix's delay formatting: two significant digits with a resolution of 0.01 s (postconf(5)
+    /// delay_logging_resolution_limit = 2): "0", "0.05", "0.42", "1.2", "71".
+    /// </summary>
+    public static string Seconds(TimeSpan t)
+    {
+        double s = Math.Max(0, t.TotalSeconds);
+        if (s < 0.01) return "0";
+        if (s < 1) return s.ToString("0.##", CultureInfo.InvariantCulture);
+        if (s < 10) return s.ToString("0.#", CultureInfo.InvariantCulture);
+        return Math.Round(s).ToString("0", CultureInfo.InvariantCulture);
+    }
 
     /// <summary>The record for one outcome. <paramref name="beforeDelivery"/> is delays= "a" (receipt and filtering),
     /// <paramref name="queueWait"/> is "b" (0 for pre-queue delivery).</summary>

@@ -5,7 +5,9 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using Mta.Configuration;
 using Mta.Delivery;
+using Mta.Milters;
 using Mta.Queue;
+using Mta.Routing;
 using Mta.Smtp.Content;
 using Mta.Smtp.Envelope;
 using Mta.Smtp.Protocol;
@@ -22,11 +24,23 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
     private readonly QueueIdGenerator _queueIds;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
+    private readonly MilterChain? _milters;
+    private readonly IRouter? _router;
     private string _client = "unknown[unknown]";
     private string? _queueId;
     private DateTimeOffset _mailTime;
+    private bool _discard;
 
-    public MtaSessionHandler(IdentityOptions identity, RelayPolicy relay, PrequeuePipeline pipeline, QueueIdGenerator queueIds, TimeProvider time, ILogger log)
+    /// <param name="identity">myhostname, mail_name.</param>
+    /// <param name="relay">relay control at RCPT.</param>
+    /// <param name="pipeline">delivery after end-of-data.</param>
+    /// <param name="queueIds">queue ID source (one per transaction, at MAIL).</param>
+    /// <param name="time">clock.</param>
+    /// <param name="log">the smtpd log.</param>
+    /// <param name="milters">the session's milters, or null when smtpd_milters is empty.</param>
+    /// <param name="router">for the {rcpt_host}/{rcpt_mailer} macros; may be null.</param>
+    public MtaSessionHandler(IdentityOptions identity, RelayPolicy relay, PrequeuePipeline pipeline, QueueIdGenerator queueIds, TimeProvider time, ILogger log,
+        MilterChain? milters = null, IRouter? router = null)
     {
         _identity = identity;
         _relay = relay;
@@ -34,6 +48,17 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         _queueIds = queueIds;
         _time = time;
         _log = log;
+        _milters = milters;
+        _router = router;
+    }
+
+    private SmtpReply? MilterRefusal(MilterStageResult r, string stage, SmtpSessionContext session, string extra)
+    {
+        if (r.Verdict == MilterVerdict.Discard) { _discard = true; return null; }
+        if (r.Verdict != MilterVerdict.Refuse) return null;
+        _log.LogInformation("{QueueId}: milter-reject: {Stage} from {Client}: {Reply};{Extra} proto={Proto} helo=<{Helo}>",
+            _queueId ?? "NOQUEUE", stage, _client, r.Reply, extra, session.IsExtended ? "ESMTP" : "SMTP", session.HeloName);
+        return r.Reply;
     }
 
     public ValueTask<SmtpReply?> OnConnectAsync(SmtpSessionContext session, CancellationToken cancellationToken)
@@ -43,20 +68,91 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         session.ClientName = addr != null && IPAddress.IsLoopback(addr) ? "localhost" : "unknown";
         _client = $"{session.ClientName}[{addr?.ToString() ?? "unknown"}]";
         _log.LogInformation("connect from {Client}", _client);
-        return ValueTask.FromResult<SmtpReply?>(null);
+        if (_milters is null) return ValueTask.FromResult<SmtpReply?>(null);
+        return ConnectMiltersAsync(session, cancellationToken);
     }
 
-    public ValueTask<SmtpReply?> OnHeloAsync(SmtpSessionContext session, string heloName, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<SmtpReply?>(null);
+    private async ValueTask<SmtpReply?> ConnectMiltersAsync(SmtpSessionContext session, CancellationToken ct)
+    {
+        var m = _milters!.Macros;
+        var local = session.LocalEndPoint as IPEndPoint;
+        var remote = session.RemoteEndPoint as IPEndPoint;
+        m["j"] = _identity.MyHostname;
+        m["{daemon_name}"] = _milterOptions?.MacroDaemonName ?? _identity.MyHostname;
+        if (local != null) { m["{daemon_addr}"] = Mapped(local.Address).ToString(); m["{daemon_port}"] = local.Port.ToString(System.Globalization.CultureInfo.InvariantCulture); }
+        m["v"] = _milterOptions?.MacroV ?? _identity.MailName;
+        var addr = session.RemoteAddress?.ToString() ?? "unknown";
+        m["_"] = $"{session.ClientName} [{addr}]";
+        m["{client_addr}"] = addr;
+        m["{client_name}"] = session.ClientName;
+        m["{client_ptr}"] = session.ClientName;
+        if (remote != null) m["{client_port}"] = remote.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var r = await _milters.ConnectAsync(session.ClientName, session.RemoteEndPoint, ct).ConfigureAwait(false);
+        return MilterRefusal(r, "CONNECT", session, "");
+    }
 
-    public ValueTask<SmtpReply?> OnMailFromAsync(SmtpSessionContext session, SmtpPath sender, MailParameters parameters, CancellationToken cancellationToken)
+    private static IPAddress Mapped(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
+
+    /// <summary>The milter parameters (macro values); set by the composition when milters are configured.</summary>
+    public MilterOptions? MilterOptions { init => _milterOptions = value; }
+    private readonly MilterOptions? _milterOptions;
+
+    public async ValueTask<SmtpReply?> OnHeloAsync(SmtpSessionContext session, string heloName, CancellationToken cancellationToken)
+    {
+        if (_milters is null) return null;
+        if (session.IsSecure && session.TlsDescription is { } tls)
+        {
+            // "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384"
+            var parts = tls.Split(' ');
+            _milters.Macros["{tls_version}"] = parts[0];
+            if (parts.Length >= 4) _milters.Macros["{cipher}"] = parts[3];
+        }
+        var r = await _milters.HeloAsync(heloName, cancellationToken).ConfigureAwait(false);
+        return MilterRefusal(r, "HELO", session, "");
+    }
+
+    public async ValueTask<SmtpReply?> OnMailFromAsync(SmtpSessionContext session, SmtpPath sender, MailParameters parameters, CancellationToken cancellationToken)
     {
         _queueId = _queueIds.Next();
         _mailTime = _time.GetUtcNow();
-        return ValueTask.FromResult<SmtpReply?>(null);
+        _discard = false;
+        if (_milters is null) return null;
+        _milters.Macros["i"] = _queueId;
+        _milters.Macros["{mail_addr}"] = sender.Address;
+        var r = await _milters.MailAsync(MailArgv(sender, parameters), cancellationToken).ConfigureAwait(false);
+        return MilterRefusal(r, "MAIL", session, $" from=<{sender.Address}>");
     }
 
-    public ValueTask<SmtpReply?> OnRcptToAsync(SmtpSessionContext session, SmtpPath recipient, RecipientParameters parameters, CancellationToken cancellationToken)
+    /// <summary>MAIL argv as Postfix sends it to milters: the path in brackets, then the ESMTP parameters.</summary>
+    internal static List<string> MailArgv(SmtpPath sender, MailParameters p)
+    {
+        var argv = new List<string> { sender.ToString() };
+        if (p.Size is { } size) argv.Add("SIZE=" + size.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (p.Body == BodyType.SevenBit) argv.Add("BODY=7BIT");
+        if (p.Body == BodyType.EightBitMime) argv.Add("BODY=8BITMIME");
+        if (p.SmtpUtf8) argv.Add("SMTPUTF8");
+        if (p.Ret == DsnRet.Full) argv.Add("RET=FULL");
+        if (p.Ret == DsnRet.Headers) argv.Add("RET=HDRS");
+        if (p.EnvId != null) argv.Add("ENVID=" + Smtp.Envelope.Xtext.Encode(p.EnvId));
+        return argv;
+    }
+
+    /// <summary>RCPT argv: the path in brackets, then NOTIFY and ORCPT.</summary>
+    internal static List<string> RcptArgv(SmtpPath rcpt, RecipientParameters p)
+    {
+        var argv = new List<string> { rcpt.ToString() };
+        if (p.Notify != DsnNotify.None)
+        {
+            var n = p.Notify.HasFlag(DsnNotify.Never) ? "NEVER"
+                : string.Join(',', new[] { (DsnNotify.Success, "SUCCESS"), (DsnNotify.Failure, "FAILURE"), (DsnNotify.Delay, "DELAY") }.Where(x => p.Notify.HasFlag(x.Item1)).Select(x => x.Item2));
+            argv.Add("NOTIFY=" + n);
+        }
+        if (p.OriginalRecipient is { } orcpt && orcpt.IndexOf(';') is int i and > 0)
+            argv.Add("ORCPT=" + orcpt[..i] + ";" + Smtp.Envelope.Xtext.Encode(orcpt[(i + 1)..]));
+        return argv;
+    }
+
+    public async ValueTask<SmtpReply?> OnRcptToAsync(SmtpSessionContext session, SmtpPath recipient, RecipientParameters parameters, CancellationToken cancellationToken)
     {
         var refusal = _relay.CheckRecipient(session.RemoteAddress, recipient);
         if (refusal != null)
@@ -64,14 +160,30 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
             var tx = session.Transaction!;
             _log.LogInformation("NOQUEUE: reject: RCPT from {Client}: {Reply}; from={Sender} to={Rcpt} proto={Proto} helo=<{Helo}>",
                 _client, refusal, tx.Sender, recipient, session.IsExtended ? "ESMTP" : "SMTP", session.HeloName);
-            return ValueTask.FromResult<SmtpReply?>(refusal);
+            return refusal;
+        }
+        if (_milters != null)
+        {
+            _milters.Macros["{rcpt_addr}"] = recipient.Address;
+            if (_router != null)
+            {
+                var hop = _router.Route(recipient);
+                _milters.Macros["{rcpt_mailer}"] = hop.Transport.ToString().ToLowerInvariant();
+                _milters.Macros["{rcpt_host}"] = hop.Transport == TransportKind.Local ? _identity.MyHostname : hop.Host;
+            }
+            var r = await _milters.RcptAsync(RcptArgv(recipient, parameters), cancellationToken).ConfigureAwait(false);
+            if (MilterRefusal(r, "RCPT", session, $" from=<{session.Transaction!.Sender.Address}> to=<{recipient.Address}>") is { } milterRefusal) return milterRefusal;
         }
         if (session.Transaction!.Recipients.Count == 0) _log.LogInformation("{QueueId}: client={Client}", _queueId, _client);
-        return ValueTask.FromResult<SmtpReply?>(null);
+        return null;
     }
 
-    public ValueTask<SmtpReply?> OnDataAsync(SmtpSessionContext session, CancellationToken cancellationToken) =>
-        ValueTask.FromResult<SmtpReply?>(null);
+    public async ValueTask<SmtpReply?> OnDataAsync(SmtpSessionContext session, CancellationToken cancellationToken)
+    {
+        if (_milters is null) return null;
+        var r = await _milters.DataAsync(cancellationToken).ConfigureAwait(false);
+        return MilterRefusal(r, "DATA", session, "");
+    }
 
     public async ValueTask<SmtpReply> OnMessageAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageSpool content, CancellationToken cancellationToken)
     {
@@ -94,11 +206,55 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
             _identity.MailName, session.ProtocolName(transaction.Parameters.SmtpUtf8), queueId, session.TlsDescription,
             transaction.Recipients.Count == 1 ? transaction.Recipients[0].Address.Address : null, now);
         var message = new MessageContent(received, spool);
-        _log.LogInformation("{QueueId}: from=<{Sender}>, size={Size}, nrcpt={Count}", queueId, transaction.Sender.Address, message.Length, envelope.Recipients.Count);
-        return await _pipeline.DeliverAsync(envelope, message, _mailTime == default ? now : _mailTime, cancellationToken).ConfigureAwait(false);
+        MessageSpool? replacedBody = null;
+        try
+        {
+            string? holdReason = null;
+            if (_milters != null)
+            {
+                var block = HeaderBlock.Read(message);
+                var result = await _milters.MessageAsync(block, spool, cancellationToken).ConfigureAwait(false);
+                if (result.Decision.Verdict == MilterVerdict.Refuse)
+                    return MilterRefusal(result.Decision, "END-OF-MESSAGE", session, $" from=<{transaction.Sender.Address}>")!;
+                if (result.Decision.Verdict == MilterVerdict.Discard) _discard = true;
+                if (result.EnvelopeEdits.Count > 0)
+                    envelope = EnvelopeEditor.Apply(envelope, result.EnvelopeEdits, w => _log.LogWarning("{QueueId}: milter: {Warning}", queueId, w));
+                if (result.Body != null)
+                {
+                    replacedBody = new MessageSpool(1 << 20, Path.GetTempPath());
+                    replacedBody.Write(result.Body);
+                    replacedBody.Flush();
+                }
+                if (result.Headers != null || replacedBody != null)
+                    message = new MessageContent(block.Write(result.Headers ?? block.Headers), replacedBody ?? spool, replacedBody != null ? 0 : block.BodyOffset);
+                holdReason = result.QuarantineReason;
+            }
+            _log.LogInformation("{QueueId}: from=<{Sender}>, size={Size}, nrcpt={Count}", queueId, envelope.Sender.Address, message.Length, envelope.Recipients.Count);
+            if (_discard)
+            {
+                _log.LogInformation("{QueueId}: milter-discard: END-OF-MESSAGE from {Client}: milter triggers DISCARD action", queueId, _client);
+                return new SmtpReply(250, "2.0.0", $"Ok: {queueId}");
+            }
+            if (envelope.Recipients.Count == 0)
+            {
+                _log.LogInformation("{QueueId}: no recipients left after milter edits; message dropped", queueId);
+                return new SmtpReply(250, "2.0.0", $"Ok: {queueId}");
+            }
+            if (holdReason != null) return await _pipeline.HoldAsync(envelope, message, "milter-hold: " + holdReason, cancellationToken).ConfigureAwait(false);
+            return await _pipeline.DeliverAsync(envelope, message, _mailTime == default ? now : _mailTime, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            replacedBody?.Dispose();
+            _milters?.RequestAbort();
+        }
     }
 
-    public void OnTransactionAborted(SmtpSessionContext session) => _queueId = null;
+    public void OnTransactionAborted(SmtpSessionContext session)
+    {
+        _queueId = null;
+        _milters?.RequestAbort();
+    }
 
     public void OnDisconnected(SmtpSessionContext session)
     {
@@ -108,5 +264,6 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
             var r => $" reason={r}",
         };
         _log.LogInformation("disconnect from {Client} {Counts}{Reason}", _client, session.FormatCommandCounts(), reason);
+        if (_milters != null) _ = _milters.DisposeAsync().AsTask();
     }
 }

@@ -361,21 +361,7 @@ public sealed class QueueRunner
         }
     }
 
-    private void LogOutcome(MessageEnvelope envelope, RecipientOutcome o, DateTimeOffset attemptStart, DateTimeOffset deliveryStart, DateTimeOffset after)
-    {
-        string delays = string.Join('/',
-            QueueLog.Seconds(attemptStart - envelope.ArrivalTime),
-            QueueLog.Seconds(deliveryStart - attemptStart),
-            QueueLog.Seconds(o.ConnectionSetup),
-            QueueLog.Seconds(o.Transmission));
-        string status = o.Status switch { DeliveryStatus.Sent => "sent", DeliveryStatus.Bounced => "bounced", _ => "deferred" };
-        string delay = QueueLog.Seconds(after - envelope.ArrivalTime);
-        string? orig = o.Recipient.Parameters.OriginalRecipient;
-        int semi = orig?.IndexOf(';') ?? -1;
-        string? origAddress = semi >= 0 ? orig![(semi + 1)..] : orig;
-        if (origAddress != null && !string.Equals(origAddress, o.Recipient.Address.Address, StringComparison.OrdinalIgnoreCase))
-            QueueLog.DeliveryOrigTo(_logger, envelope.QueueId, o.Recipient.Address.Address, origAddress, o.Relay, delay, delays, o.Dsn, status, o.Reply.ToString());
-        else
-            QueueLog.Delivery(_logger, envelope.QueueId, o.Recipient.Address.Address, o.Relay, delay, delays, o.Dsn, status, o.Reply.ToString());
-    }
+    private void LogOutcome(MessageEnvelope envelope, RecipientOutcome o, DateTimeOffset attemptStart, DateTimeOffset deliveryStart, DateTimeOffset after) =>
+        _logger.LogInformation("{Line}", Logging.DeliveryLog.Format(envelope.QueueId, o, after - envelope.ArrivalTime,
+            attemptStart - envelope.ArrivalTime, deliveryStart - attemptStart));
 }

@@ -9,6 +9,7 @@ using Mta.Bounce;
 using Mta.Configuration;
 using Mta.Delivery;
 using Mta.Logging;
+using Mta.Milters;
 using Mta.Pipeline;
 using Mta.Queue;
 using Mta.Routing;
@@ -76,13 +77,20 @@ public static class MtaServer
             return new TlsHolder(cert);
         });
         s.AddHostedService(sp => new QueueRunnerService(sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<LocalQueueStore>(), sp.GetRequiredService<ILogger<QueueRunner>>()));
+        var milterOptions = config.Get<MilterOptions>();
+        var milters = MilterSpec.ParseAll(milterOptions);
         s.AddSingleton(sp =>
         {
             var logs = sp.GetRequiredService<ILoggerFactory>();
             var sessionLog = logs.CreateLogger("smtpd");
+            var milterLog = logs.CreateLogger("milter");
+            var time = sp.GetRequiredService<TimeProvider>();
+            var router = sp.GetRequiredService<Router>();
             return new SmtpListenerService(smtpd, identity, sp.GetRequiredService<SmtpServerOptions>(),
                 _ => new MtaSessionHandler(identity, sp.GetRequiredService<RelayPolicy>(), sp.GetRequiredService<PrequeuePipeline>(),
-                    sp.GetRequiredService<QueueIdGenerator>(), sp.GetRequiredService<TimeProvider>(), sessionLog),
+                    sp.GetRequiredService<QueueIdGenerator>(), time, sessionLog,
+                    milters.Count > 0 ? new MilterChain(milters, milterOptions, milterLog, time) : null, router)
+                { MilterOptions = milterOptions },
                 sp.GetRequiredService<TlsHolder>().Certificate, logs);
         });
         s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());

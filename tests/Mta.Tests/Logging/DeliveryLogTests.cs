@@ -14,9 +14,18 @@ public class DeliveryLogTests
         var o = new RecipientOutcome(new EnvelopeRecipient(new SmtpPath("u", "example.com")), DeliveryStatus.Bounced,
             new SmtpReply(550, "5.1.1", "no such user"), "mx.example[192.0.2.1]:25")
         { ConnectionSetup = TimeSpan.FromSeconds(0.12), Transmission = TimeSpan.FromSeconds(0.03) };
-        Assert.Equal("4FQX1Z2K3M: to=<u@example.com>, relay=mx.example[192.0.2.1]:25, delay=1.5, delays=1.35/0/0.12/0.03, dsn=5.1.1, status=bounced (550 5.1.1 no such user)",
+        Assert.Equal("4FQX1Z2K3M: to=<u@example.com>, relay=mx.example[192.0.2.1]:25, delay=1.5, delays=1.4/0/0.12/0.03, dsn=5.1.1, status=bounced (550 5.1.1 no such user)",
             DeliveryLog.Format("4FQX1Z2K3M", o, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(1.35), TimeSpan.Zero));
     }
+
+    [Theory]
+    [InlineData(0.004, "0")]
+    [InlineData(0.05, "0.05")]
+    [InlineData(0.423, "0.42")]
+    [InlineData(1.23, "1.2")]
+    [InlineData(71.4, "71")]
+    public void Seconds_have_two_significant_digits(double seconds, string expected) =>
+        Assert.Equal(expected, DeliveryLog.Seconds(TimeSpan.FromSeconds(seconds)));
 
     [Fact]
     public void Original_recipient_from_orcpt_is_logged_when_different()
