@@ -130,7 +130,9 @@ public sealed class DkimSigner
     {
         var options = ParserOptions.Default.Clone();
         options.MaxMimeDepth = 0;
-        using var stream = new MemoryStream(message.ToArray(), writable: false);
+        using var stream = System.Runtime.InteropServices.MemoryMarshal.TryGetArray(message, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(message.ToArray(), writable: false);
         return MimeMessage.Load(options, stream, persistent: false);
     }
 
