@@ -103,14 +103,17 @@ public static class SecurityChecks
     /// <param name="config">The loaded configuration.</param>
     /// <param name="isEmbeddedDefault">True for <c>mta serve</c> without a config file.</param>
     /// <param name="logger">Where the lines go.</param>
+    /// <param name="input">The checks' input; null: <see cref="InputFrom"/>(<paramref name="config"/>). Pass one to substitute
+    /// the development mode's generated certificate and key, or another DKIM key provider
+    /// (<c>SecurityChecks.InputFrom(config, provider) with { CertificateFile = ..., KeyFile = ... }</c>).</param>
+    /// <param name="resolver">The DNS lookups; null: <see cref="ResolverFrom"/>(<paramref name="config"/>).</param>
     /// <param name="cancellationToken">Cancels the DNS lookups.</param>
-    /// <param name="dkimKeys">The DKIM keys provider (see <see cref="InputFrom"/>).</param>
     /// <returns>True to start, false to refuse.</returns>
     /// <exception cref="ConfigException">See <see cref="InputFrom"/>, <see cref="ResolverFrom"/>, <see cref="ModeFrom"/>.</exception>
     public static async Task<bool> RunAtStartAsync(MtaConfiguration config, bool isEmbeddedDefault, ILogger logger,
-        CancellationToken cancellationToken = default, Func<MtaConfiguration, IReadOnlyList<DkimKeyToCheck>>? dkimKeys = null)
+        SecurityCheckInput? input = null, ISecurityDnsResolver? resolver = null, CancellationToken cancellationToken = default)
     {
-        SecurityCheckInput input = InputFrom(config, dkimKeys);
+        input ??= InputFrom(config);
         SecurityCheckMode mode = ModeFrom(config, isEmbeddedDefault, input);
         if (isEmbeddedDefault)
             logger.LogWarning("development mode: no configuration file; self-signed certificate and DKIM key under data_directory; security checks: {Mode}", mode.ToString().ToLowerInvariant());
@@ -119,7 +122,7 @@ public static class SecurityChecks
             logger.LogWarning("security checks are off (smtpd_security_checks = off)");
             return true;
         }
-        IReadOnlyList<SecurityCheck> results = await new SecurityChecker(ResolverFrom(config)).RunAsync(input, cancellationToken).ConfigureAwait(false);
+        IReadOnlyList<SecurityCheck> results = await new SecurityChecker(resolver ?? ResolverFrom(config)).RunAsync(input, cancellationToken).ConfigureAwait(false);
         foreach (SecurityCheck r in results)
         {
             LogLevel level = r.Status switch
