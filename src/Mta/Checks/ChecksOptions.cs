@@ -1,7 +1,7 @@
 // ChecksOptions: the main.cf parameters of the start-up security checks (issue 5): the mode of
 // `mta serve` (smtpd_security_checks), which domains are checked, the host's public addresses for
 // "the MX points at this host", the certificate expiry warning and the DNS timeout. The DNS server
-// is the existing dns_resolver (DeliveryOptions). ProvisionalDkimOptions holds dkim_signing_keys
+// is the existing dns_resolver (DeliveryOptions). Authentication/DkimOptions holds dkim_signing_keys
 // until the DKIM option class declares it (same name and format).
 using Mta.Configuration;
 
@@ -98,14 +98,4 @@ public sealed class ChecksOptions
         }
         return result;
     }
-}
-
-/// <summary>
-/// Provisional home of <c>dkim_signing_keys</c> until the DKIM option class declares it (same name and format); then
-/// remove this class from the catalog. Read by <see cref="DkimKeySource"/>.
-/// </summary>
-public sealed class ProvisionalDkimOptions
-{
-    [Parameter("dkim_signing_keys", "", "DKIM signing keys, domain:selector:/path/key.pem, comma separated (PEM PKCS#8 or PKCS#1 RSA, PKCS#8 Ed25519).")]
-    public IReadOnlyList<string> SigningKeys { get; set; } = [];
 }

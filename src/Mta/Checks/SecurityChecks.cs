@@ -12,13 +12,13 @@ namespace Mta.Checks;
 public static class SecurityChecks
 {
     /// <summary>The option classes this feature adds to the catalog (<see cref="ParameterCatalog.OptionTypes"/>).</summary>
-    public static IReadOnlyList<Type> OptionTypes { get; } = [typeof(ChecksOptions), typeof(ProvisionalDkimOptions)];
+    public static IReadOnlyList<Type> OptionTypes { get; } = [typeof(ChecksOptions)];
 
     /// <summary>
     /// The checks' input from <paramref name="config"/>: <c>myhostname</c>; <c>security_check_domains</c> reduced by
     /// <see cref="ChecksOptions.DomainsToCheck"/>; <c>security_check_host_addresses</c>; <c>smtpd_tls_cert_file</c> and
     /// <c>smtpd_tls_key_file</c>; <c>security_check_cert_expiry_warning</c>; the DKIM keys from <paramref name="dkimKeys"/>
-    /// (default: <c>dkim_signing_keys</c> when <see cref="ProvisionalDkimOptions"/> is in the catalog, else none).
+    /// (default: <c>dkim_signing_keys</c>).
     /// </summary>
     /// <exception cref="ConfigException">A bad address in security_check_host_addresses or a bad dkim_signing_keys item.</exception>
     public static SecurityCheckInput InputFrom(MtaConfiguration config, Func<MtaConfiguration, IReadOnlyList<DkimKeyToCheck>>? dkimKeys = null)
@@ -37,8 +37,7 @@ public static class SecurityChecks
         try
         {
             keys = dkimKeys is not null ? dkimKeys(config)
-                : config.Catalog.Types.Contains(typeof(ProvisionalDkimOptions)) ? DkimKeySource.FromParameter(config.Get<ProvisionalDkimOptions>().SigningKeys)
-                : [];
+                : DkimKeySource.FromParameter(config.Get<Authentication.DkimOptions>().SigningKeys);
         }
         catch (FormatException e)
         {

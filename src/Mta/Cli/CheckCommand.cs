@@ -39,14 +39,5 @@ public static class CheckCommand
         return command;
     }
 
-    // CommonOptions.LoadFrom once ChecksOptions is registered in ParameterCatalog.OptionTypes; until then a catalog
-    // extended with SecurityChecks.OptionTypes, so the command works before the wiring lands.
-    private static MtaConfiguration Load(ParseResult parseResult)
-    {
-        if (ParameterCatalog.Default.Types.Contains(typeof(ChecksOptions))) return CommonOptions.LoadFrom(parseResult);
-        var catalog = new ParameterCatalog([.. ParameterCatalog.OptionTypes, .. SecurityChecks.OptionTypes.Where(t => !ParameterCatalog.OptionTypes.Contains(t))]);
-        string? file = parseResult.GetValue(CommonOptions.Config);
-        return ConfigLoader.Load(file is null ? null : MainCfParser.ParseFile(file), parseResult.GetValue(CommonOptions.Overrides) ?? [],
-            catalog, HostIdentity.DetectFqdn);
-    }
+    private static MtaConfiguration Load(ParseResult parseResult) => CommonOptions.LoadFrom(parseResult);
 }

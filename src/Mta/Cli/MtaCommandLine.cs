@@ -12,6 +12,8 @@ public static class MtaCommandLine
         ServeCommand.Create(),
         ConfigCommand.Create(),
         QueueCommand.Create(),
+        CheckCommand.Create(),
+        DkimCommand.Create(),
     };
 
     /// <summary>Parses <paramref name="args"/> and runs the chosen command; returns the exit code.</summary>

@@ -1,6 +1,8 @@
 // ServeCommand: `mta serve [-c FILE] [-o name=value]...` runs the MTA until SIGTERM/SIGINT.
 using System.CommandLine;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Mta.Configuration;
 using Mta.Server;
 
@@ -17,17 +19,25 @@ public static class ServeCommand
         command.SetAction(async (parseResult, cancellationToken) =>
         {
             IHost host;
+            Checks.SecurityCheckInput checks;
+            MtaConfiguration config;
+            bool embedded = parseResult.GetValue(CommonOptions.Config) is null;
             try
             {
-                host = MtaServer.Build(CommonOptions.LoadFrom(parseResult));
+                config = CommonOptions.LoadFrom(parseResult);
+                (host, checks) = MtaServer.Build(config, embedded);
             }
-            catch (Exception e) when (e is ConfigException or FormatException or Routing.RoutingConfigurationException or IOException or System.Security.Cryptography.CryptographicException)
+            catch (Exception e) when (e is ConfigException or FormatException or ArgumentException or Routing.RoutingConfigurationException or IOException
+                or System.Security.Cryptography.CryptographicException or Dkim.DkimKeyException)
             {
                 parseResult.InvocationConfiguration.Error.WriteLine("mta: " + e.Message);
                 return 1;
             }
             using (host)
             {
+                var log = host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("master");
+                if (!await Checks.SecurityChecks.RunAtStartAsync(config, embedded, log, checks, cancellationToken: cancellationToken).ConfigureAwait(false))
+                    return 1;
                 await host.RunAsync(CancellationToken.None).ConfigureAwait(false);
             }
             return 0;

@@ -33,6 +33,8 @@ public sealed class ParameterCatalog
         typeof(DeliveryOptions),
         typeof(QueueOptions),
         typeof(Mta.Milters.MilterOptions),
+        typeof(Mta.Authentication.DkimOptions),
+        typeof(Mta.Checks.ChecksOptions),
     ];
 
     /// <summary>Computed, read-only names that values and defaults may reference but main.cf may not set.</summary>

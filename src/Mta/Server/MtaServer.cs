@@ -5,7 +5,10 @@ using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Mta.Authentication;
 using Mta.Bounce;
+using Mta.Checks;
+using Mta.Dkim;
 using Mta.Configuration;
 using Mta.Delivery;
 using Mta.Logging;
@@ -20,9 +23,14 @@ namespace Mta.Server;
 /// <summary>Builds and runs the server process.</summary>
 public static class MtaServer
 {
-    /// <summary>Builds the host for <paramref name="config"/>. Throws for invalid settings (the caller prints them).</summary>
+    /// <summary>
+    /// Builds the host for <paramref name="config"/> and the input of the start-up security checks (with the
+    /// generated development certificate and DKIM key in the embedded default). Throws for invalid settings.
+    /// </summary>
+    /// <param name="config">the loaded configuration.</param>
+    /// <param name="embeddedDefault">true when no configuration file was given (development mode).</param>
     /// <exception cref="FormatException">a setting that binds but cannot be used (bad network, listen address, restriction).</exception>
-    public static IHost Build(MtaConfiguration config)
+    public static (IHost Host, SecurityCheckInput Checks) Build(MtaConfiguration config, bool embeddedDefault)
     {
         var identity = config.Get<IdentityOptions>();
         var smtpd = config.Get<SmtpdOptions>();
@@ -34,6 +42,10 @@ public static class MtaServer
         var dataDirectory = Path.GetFullPath(identity.DataDirectory);
         var spoolDirectory = Path.Combine(dataDirectory, "tmp");
         Directory.CreateDirectory(spoolDirectory);
+        var dkim = config.Get<DkimOptions>();
+        if (embeddedDefault && dkim.SigningKeys.Count == 0)
+            dkim = DevelopmentDkimKey(dkim, identity, dataDirectory);
+        var dkimSigner = MessageAuthentication.CreateSigner(dkim, TimeProvider.System);
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
@@ -94,6 +106,9 @@ public static class MtaServer
                 sp.GetRequiredService<TlsHolder>().Certificate, logs);
         });
         s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
+        s.AddSingleton(sp => new MessageAuthentication(dkim, dkimSigner,
+            dkim.Verify ? new DkimVerifier(new DnsDkimKeyLocator(new DnsClient.LookupClient(DnsClientLookup.CreateLookupClient(delivery.DnsResolver).NameServers.ToArray()))) { MaxSignatures = dkim.VerifyMaxSignatures } : null,
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("cleanup")));
         var host = builder.Build();
         // Resolve what can fail on bad settings now, so `mta serve` stops at start with a clear message.
         host.Services.GetRequiredService<RelayPolicy>();
@@ -106,7 +121,23 @@ public static class MtaServer
         log.LogInformation("daemon started -- data_directory={Dir}, queue_directory={Queue}", dataDirectory, Path.GetFullPath(queue.QueueDirectory));
         if (identity.MyDestination.Contains("*"))
             log.LogInformation("mydestination = *: every recipient is delivered locally into a Maildir under {Maildirs}", Path.GetFullPath(delivery.MaildirBase));
-        return host;
+        var checks = SecurityChecks.InputFrom(config, _ => DkimKeySource.FromParameter(dkim.SigningKeys));
+        if (string.IsNullOrEmpty(smtpd.TlsCertFile) && smtpd.TlsSecurityLevel != "none")
+            checks = checks with { CertificateFile = Path.Combine(dataDirectory, "tls", "cert.pem"), KeyFile = Path.Combine(dataDirectory, "tls", "key.pem") };
+        return (host, checks);
+    }
+
+    /// <summary>
+    /// Development mode: a DKIM key for $mydomain under data_directory/dkim (Ed25519, selector "mta"), made once
+    /// and reused, so the embedded default exercises signing and `mta check` like production.
+    /// </summary>
+    private static DkimOptions DevelopmentDkimKey(DkimOptions dkim, IdentityOptions identity, string dataDirectory)
+    {
+        var dir = Path.Combine(dataDirectory, "dkim");
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, DkimKeyGenerator.FileName(identity.MyDomain, "mta", DkimKeyAlgorithm.Ed25519));
+        if (!File.Exists(path)) DkimKeyGenerator.GenerateToFile(identity.MyDomain, "mta", DkimKeyAlgorithm.Ed25519, path);
+        return new DkimOptions { SigningKeys = [$"{identity.MyDomain}:mta:{path}"], Verify = dkim.Verify, AuthservId = dkim.AuthservId, VerifyMaxSignatures = dkim.VerifyMaxSignatures };
     }
 
     /// <summary>Maps main.cf parameters onto the protocol library's session settings.</summary>

@@ -65,7 +65,7 @@ public class ChecksOptionsTests
     [Fact]
     public void Parameters_bind_with_their_defaults_in_a_catalog_that_has_them()
     {
-        var catalog = new ParameterCatalog([.. ParameterCatalog.OptionTypes.Where(t => !SecurityChecks.OptionTypes.Contains(t)), .. SecurityChecks.OptionTypes]);
+        var catalog = ParameterCatalog.Default;
         var config = ConfigLoader.Load([new MainCfEntry("mydestination", "$myhostname, localhost, mybusiness.de", "main.cf", 1),
             new MainCfEntry("relay_domains", "relay.mybusiness.de", "main.cf", 2)], [], catalog, () => "mx.mybusiness.de");
         var options = config.Get<ChecksOptions>();
@@ -84,7 +84,7 @@ public class ChecksOptionsTests
     [Fact]
     public void Bad_host_address_is_a_configuration_error_naming_its_source()
     {
-        var catalog = new ParameterCatalog([.. ParameterCatalog.OptionTypes.Where(t => !SecurityChecks.OptionTypes.Contains(t)), .. SecurityChecks.OptionTypes]);
+        var catalog = ParameterCatalog.Default;
         var config = ConfigLoader.Load([], ["security_check_host_addresses=192.0.2.1, nonsense"], catalog, () => "mx.example.org");
         var e = Assert.Throws<ConfigException>(() => SecurityChecks.InputFrom(config));
         Assert.Equal("-o security_check_host_addresses=192.0.2.1, nonsense: bad IP address \"nonsense\"", e.Message);

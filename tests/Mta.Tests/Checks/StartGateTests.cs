@@ -26,7 +26,7 @@ public sealed class StartGateTests : IDisposable
 
     private MtaConfiguration Config(params string[] overrides)
     {
-        var catalog = new ParameterCatalog([.. ParameterCatalog.OptionTypes.Where(t => !SecurityChecks.OptionTypes.Contains(t)), .. SecurityChecks.OptionTypes]);
+        var catalog = ParameterCatalog.Default;
         var leaf = TestPki.SelfSigned(["mx.mybusiness.de"], DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(60));
         var (cert, key) = TestPki.Write(_dir.Path, leaf.Key, leaf.Certificate);
         return ConfigLoader.Load([new MainCfEntry("mydestination", "$myhostname, mybusiness.de", "main.cf", 1),
