@@ -12,6 +12,7 @@ public sealed record RawMessage(string Wire)
         new("From: <sender@client.test>\r\n" +
             "To: <bob@relay.test>\r\n" +
             $"Subject: {subject}\r\n" +
+            "Date: Mon, 30 Nov 2026 10:00:00 +0000\r\n" + // present, so Postfix (local_header_rewrite_clients) adds none
             $"Message-ID: <{Guid.NewGuid():N}@client.test>\r\n" +
             "\r\n" +
             string.Concat(bodyLines.Select(l => l + "\r\n")));
