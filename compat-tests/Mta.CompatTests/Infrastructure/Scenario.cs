@@ -89,6 +89,14 @@ public sealed class Scenario : IAsyncDisposable
         return mta;
     }
 
+    /// <summary>Starts our MTA with exactly <paramref name="config"/> (e.g. <see cref="MtaConfig.Bare"/>).</summary>
+    public async Task<MtaProcess> StartMtaAsync(MtaConfig config, string name = "mta")
+    {
+        var mta = Own(new MtaProcess(Dir, name, config));
+        await mta.StartAsync();
+        return mta;
+    }
+
     /// <summary>Runs swaks and writes its transcript to the test output.</summary>
     public async Task<SwaksResult> SwaksAsync(SwaksRequest request)
     {

@@ -27,6 +27,15 @@ public sealed class MtaConfig
     /// <summary>Parameters passed with -o name=value after the file.</summary>
     public List<KeyValuePair<string, string>> Overrides { get; } = [];
 
+    /// <summary>
+    /// When true, "mta serve" gets no -c FILE at all (so the MTA applies its embedded profile) and every
+    /// parameter is passed with -o name=value instead.
+    /// </summary>
+    public bool WithoutConfigFile { get; set; }
+
+    /// <summary>The parameters of the file, in order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Parameters => _parameters;
+
     /// <summary>The contract defaults: loopback listener, private data_directory, fast retries.</summary>
     public static MtaConfig Defaults(RunDirectory dir)
     {
@@ -149,8 +158,8 @@ public sealed class MtaProcess : IPeer
             throw new FileNotFoundException("mta.dll is not in the test output directory (src/Mta must be referenced)", mtaDll);
         }
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        List<string> args = [mtaDll, "serve", "-c", _configFile];
-        foreach (var (k, v) in Config.Overrides)
+        List<string> args = Config.WithoutConfigFile ? [mtaDll, "serve"] : [mtaDll, "serve", "-c", _configFile];
+        foreach (var (k, v) in Config.WithoutConfigFile ? [.. Config.Parameters, .. Config.Overrides] : Config.Overrides)
         {
             args.Add("-o");
             args.Add($"{k}={v}");
@@ -186,7 +195,12 @@ public sealed class MtaProcess : IPeer
     /// <inheritdoc />
     public string DescribeLogs()
     {
-        var parts = new List<string> { $"-- config {_configFile}:\n{(File.Exists(_configFile) ? File.ReadAllText(_configFile) : "(not written)")}" };
+        var parts = new List<string>
+        {
+            Config.WithoutConfigFile
+                ? $"-- no config file; parameters given with -o (unused copy in {_configFile}):\n{Config.Render()}"
+                : $"-- config {_configFile}:\n{(File.Exists(_configFile) ? File.ReadAllText(_configFile) : "(not written)")}",
+        };
         for (var i = 0; i < _lives.Count; i++)
         {
             parts.Add($"-- life {i + 1}:\n{_lives[i].Output}");
