@@ -3,9 +3,13 @@
 // src/Mta). MtaConfig writes the main.cf-syntax configuration file into the RunDirectory using only
 // the parameters of the compat contract (smtpd_listen, data_directory, mydestination, mynetworks,
 // relay_domains, transport_maps, relayhost, prequeue_delivery_deadline, minimal/maximal_backoff_time,
-// queue_run_delay, smtpd_tls_security_level). StartAsync waits for the 220 greeting; StopAsync sends
-// SIGTERM; KillAsync is kill -9 (crash); a restart reuses the same config and data_directory. The
-// output of every life is kept and printed when a test fails.
+// queue_run_delay, smtpd_tls_security_level). MtaConfig.Bare has only smtpd_listen and data_directory;
+// Listen moves the listener to another loopback address (127.0.0.2); WithoutConfigFile passes every
+// parameter with -o and no -c, so the MTA's embedded profile applies. StartAsync waits for the 220
+// greeting; StopAsync sends SIGTERM and waits; SendSigTerm/WaitForExitAsync split the two for tests of
+// the shutdown itself; KillAsync is kill -9 (crash); a restart reuses the same config and
+// data_directory. QueueEnvelopes parses the JSON envelope records. The output of every life is kept
+// and printed when a test fails.
 using Mta.CompatTests.Infrastructure;
 
 namespace Mta.CompatTests.Peers;
