@@ -13,8 +13,17 @@ namespace Mta.CompatTests.Clients;
 /// <summary>What to ask swaks to do.</summary>
 public sealed record SwaksRequest
 {
-    /// <summary>Server port on 127.0.0.1.</summary>
+    /// <summary>Server port on <see cref="Server"/>.</summary>
     public required int Port { get; init; }
+
+    /// <summary>Server address (a loopback address; default 127.0.0.1).</summary>
+    public string Server { get; init; } = "127.0.0.1";
+
+    /// <summary>Source address to connect from (--local-interface), e.g. 127.0.0.3; null lets the kernel choose.</summary>
+    public string? LocalInterface { get; init; }
+
+    /// <summary>Stop after this stage and QUIT (--quit-after), e.g. "RCPT"; null runs the whole transaction.</summary>
+    public string? QuitAfter { get; init; }
 
     /// <summary>Envelope sender.</summary>
     public string From { get; init; } = "sender@client.test";
@@ -39,11 +48,13 @@ public sealed record SwaksRequest
     {
         var args = new List<string>
         {
-            "--server", "127.0.0.1", "--port", Port.ToString(CultureInfo.InvariantCulture),
+            "--server", Server, "--port", Port.ToString(CultureInfo.InvariantCulture),
             "--helo", "client.test", "--from", From, "--to", string.Join(',', To),
             "--timeout", $"{TimeoutSeconds}s", "--show-time-lapse", "i",
         };
         if (Lmtp) { args.AddRange(["--protocol", "LMTP"]); }
+        if (LocalInterface is not null) { args.AddRange(["--local-interface", LocalInterface]); }
+        if (QuitAfter is not null) { args.AddRange(["--quit-after", QuitAfter]); }
         if (StartTls) { args.Add("-tls"); }
         if (CorpusMessage is not null) { args.AddRange(["--data", Corpus.PathOf(CorpusMessage)]); }
         return args;

@@ -27,6 +27,12 @@ public sealed class ChildProcess : IAsyncDisposable
     /// <summary>True once the process has exited.</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code; throws while the process runs.</summary>
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Adds a line of the test's own (e.g. "SIGTERM sent") to the log, in time order with the output.</summary>
+    public void Note(string line) => Append("rig", line);
+
     /// <summary>Everything the process wrote so far, each line stamped with the wall-clock time.</summary>
     public string Output
     {

@@ -75,11 +75,23 @@ public sealed class Scenario : IAsyncDisposable
     public async Task<DovecotLmtpPeer> StartDovecotAsync(IReadOnlyList<string> users, string name = "dovecot")
         => Own(await DovecotLmtpPeer.StartAsync(Dir, name, users));
 
+    /// <summary>Starts a private Dovecot with only LMTP, knowing <paramref name="users"/>, plus extra configuration lines.</summary>
+    public async Task<DovecotLmtpPeer> StartDovecotAsync(IReadOnlyList<DovecotUser> users, IReadOnlyList<string> extraConfig, string name = "dovecot")
+        => Own(await DovecotLmtpPeer.StartAsync(Dir, name, users, extraConfig));
+
     /// <summary>Starts our MTA with a config built by <paramref name="configure"/>.</summary>
     public async Task<MtaProcess> StartMtaAsync(Action<MtaConfig> configure, string name = "mta")
     {
         var config = MtaConfig.Defaults(Dir);
         configure(config);
+        var mta = Own(new MtaProcess(Dir, name, config));
+        await mta.StartAsync();
+        return mta;
+    }
+
+    /// <summary>Starts our MTA with exactly <paramref name="config"/> (e.g. <see cref="MtaConfig.Bare"/>).</summary>
+    public async Task<MtaProcess> StartMtaAsync(MtaConfig config, string name = "mta")
+    {
         var mta = Own(new MtaProcess(Dir, name, config));
         await mta.StartAsync();
         return mta;
@@ -93,6 +105,13 @@ public sealed class Scenario : IAsyncDisposable
         Note(result.Transcript);
         return result;
     }
+
+    /// <summary>
+    /// Opens a raw SMTP connection to <paramref name="host"/>:<paramref name="port"/> (from
+    /// <paramref name="localAddress"/> when given) whose transcript goes to the test output. The caller disposes it.
+    /// </summary>
+    public Task<RawSmtpClient> ConnectAsync(string host, int port, string? localAddress = null) =>
+        RawSmtpClient.ConnectAsync(host, port, Note, localAddress);
 
     /// <summary>Runs smtp-source and writes its output to the test output.</summary>
     public async Task<CommandResult> SmtpSourceAsync(SmtpSourceRequest request)

@@ -27,11 +27,11 @@ public static class Wait
     }
 
     /// <summary>
-    /// Connects to 127.0.0.1:<paramref name="port"/> until the server sends a 220 greeting (then says QUIT).
+    /// Connects to <paramref name="host"/>:<paramref name="port"/> until the server sends a 220 greeting (then says QUIT).
     /// Fails early when <paramref name="isDead"/> reports that the server process exited.
     /// </summary>
     public static async Task<string> ForGreetingAsync(int port, TimeSpan timeout, string what, Func<bool>? isDead = null,
-        Func<string>? diagnostics = null)
+        Func<string>? diagnostics = null, string host = "127.0.0.1")
     {
         var clock = Stopwatch.StartNew();
         string last = "no connection yet";
@@ -39,14 +39,14 @@ public static class Wait
         {
             if (isDead?.Invoke() == true)
             {
-                throw new InvalidOperationException($"{what} exited before it answered on 127.0.0.1:{port}" +
+                throw new InvalidOperationException($"{what} exited before it answered on {host}:{port}" +
                     (diagnostics is null ? "" : "\n" + diagnostics()));
             }
             try
             {
                 using var client = new TcpClient();
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-                await client.ConnectAsync("127.0.0.1", port, cts.Token);
+                await client.ConnectAsync(host, port, cts.Token);
                 var stream = client.GetStream();
                 var greeting = await ReadLineAsync(stream, cts.Token);
                 if (greeting.StartsWith("220", StringComparison.Ordinal))
@@ -62,7 +62,7 @@ public static class Wait
             }
             await Task.Delay(100);
         }
-        throw new TimeoutException($"{what} did not greet with 220 on 127.0.0.1:{port} within {timeout.TotalSeconds}s ({last})" +
+        throw new TimeoutException($"{what} did not greet with 220 on {host}:{port} within {timeout.TotalSeconds}s ({last})" +
             (diagnostics is null ? "" : "\n" + diagnostics()));
     }
 

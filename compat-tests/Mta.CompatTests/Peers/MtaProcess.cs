@@ -3,9 +3,13 @@
 // src/Mta). MtaConfig writes the main.cf-syntax configuration file into the RunDirectory using only
 // the parameters of the compat contract (smtpd_listen, data_directory, mydestination, mynetworks,
 // relay_domains, transport_maps, relayhost, prequeue_delivery_deadline, minimal/maximal_backoff_time,
-// queue_run_delay, smtpd_tls_security_level). StartAsync waits for the 220 greeting; StopAsync sends
-// SIGTERM; KillAsync is kill -9 (crash); a restart reuses the same config and data_directory. The
-// output of every life is kept and printed when a test fails.
+// queue_run_delay, smtpd_tls_security_level). MtaConfig.Bare has only smtpd_listen and data_directory;
+// Listen moves the listener to another loopback address (127.0.0.2); WithoutConfigFile passes every
+// parameter with -o and no -c, so the MTA's embedded profile applies. StartAsync waits for the 220
+// greeting; StopAsync sends SIGTERM and waits; SendSigTerm/WaitForExitAsync split the two for tests of
+// the shutdown itself; KillAsync is kill -9 (crash); a restart reuses the same config and
+// data_directory. QueueEnvelopes parses the JSON envelope records. The output of every life is kept
+// and printed when a test fails.
 using Mta.CompatTests.Infrastructure;
 
 namespace Mta.CompatTests.Peers;
@@ -15,14 +19,26 @@ public sealed class MtaConfig
 {
     private readonly List<KeyValuePair<string, string>> _parameters = [];
 
-    /// <summary>The listening port (smtpd_listen = 127.0.0.1:Port).</summary>
+    /// <summary>The listening port (smtpd_listen = Host:Port).</summary>
     public int Port { get; private set; }
+
+    /// <summary>The listening loopback address (smtpd_listen = Host:Port); 127.0.0.1 unless <see cref="Listen"/> changed it.</summary>
+    public string Host { get; private set; } = "127.0.0.1";
 
     /// <summary>data_directory (queue under queue/, local Maildirs under mail/&lt;address&gt;/).</summary>
     public string DataDirectory { get; private set; } = "";
 
     /// <summary>Parameters passed with -o name=value after the file.</summary>
     public List<KeyValuePair<string, string>> Overrides { get; } = [];
+
+    /// <summary>
+    /// When true, "mta serve" gets no -c FILE at all (so the MTA applies its embedded profile) and every
+    /// parameter is passed with -o name=value instead.
+    /// </summary>
+    public bool WithoutConfigFile { get; set; }
+
+    /// <summary>The parameters of the file, in order.</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> Parameters => _parameters;
 
     /// <summary>The contract defaults: loopback listener, private data_directory, fast retries.</summary>
     public static MtaConfig Defaults(RunDirectory dir)
@@ -38,6 +54,32 @@ public sealed class MtaConfig
         config.Set("queue_run_delay", "1s");
         config.Set("smtpd_tls_security_level", "may");
         return config;
+    }
+
+    /// <summary>
+    /// Only smtpd_listen (127.0.0.1, fresh port) and data_directory: everything else is the MTA's own
+    /// default (or its embedded profile), as an operator's first start would see it.
+    /// </summary>
+    public static MtaConfig Bare(RunDirectory dir)
+    {
+        var config = new MtaConfig { Port = PortAllocator.Next(), DataDirectory = dir.Sub("mta-data") };
+        config.Set("smtpd_listen", $"127.0.0.1:{config.Port}");
+        config.Set("data_directory", config.DataDirectory);
+        return config;
+    }
+
+    /// <summary>Listens on another loopback address (Linux answers on all of 127/8): smtpd_listen = host:Port.</summary>
+    public MtaConfig Listen(string host)
+    {
+        Host = host;
+        return Set("smtpd_listen", $"{host}:{Port}");
+    }
+
+    /// <summary>Removes a parameter from the file (the MTA's default applies).</summary>
+    public MtaConfig Unset(string name)
+    {
+        _parameters.RemoveAll(p => p.Key == name);
+        return this;
     }
 
     /// <summary>Sets (or replaces) a parameter in the file.</summary>
@@ -80,8 +122,17 @@ public sealed class MtaProcess : IPeer
     /// <summary>The configuration in use.</summary>
     public MtaConfig Config { get; }
 
-    /// <summary>ESMTP port on 127.0.0.1.</summary>
+    /// <summary>ESMTP port on <see cref="Host"/>.</summary>
     public int Port => Config.Port;
+
+    /// <summary>The loopback address the MTA listens on.</summary>
+    public string Host => Config.Host;
+
+    /// <summary>Process id of the current life.</summary>
+    public int Pid => _lives[^1].Pid;
+
+    /// <summary>True once the current life has exited.</summary>
+    public bool HasExited => _lives[^1].HasExited;
 
     /// <summary>The queue directory (data_directory/queue).</summary>
     public string QueueDirectory => Path.Combine(Config.DataDirectory, "queue");
@@ -90,13 +141,16 @@ public sealed class MtaProcess : IPeer
     public string MaildirOf(string address) => Path.Combine(Config.DataDirectory, "mail", address);
 
     /// <inheritdoc />
-    public string Name => $"{_name} (mta 127.0.0.1:{Port}, {Config.DataDirectory})";
+    public string Name => $"{_name} (mta {Host}:{Port}, {Config.DataDirectory})";
 
     /// <summary>Regular files anywhere under the queue directory (empty when it does not exist).</summary>
     public IReadOnlyList<string> QueuedFiles() =>
         Directory.Exists(QueueDirectory)
             ? Directory.GetFiles(QueueDirectory, "*", SearchOption.AllDirectories)
             : [];
+
+    /// <summary>The envelope records under data_directory/queue/envelope (JSON), parsed.</summary>
+    public IReadOnlyList<QueueEnvelope> QueueEnvelopes() => QueueEnvelope.ReadAll(QueueDirectory);
 
     /// <summary>Writes the config file, starts "dotnet mta.dll serve -c FILE -o ..." and waits for its 220 greeting.</summary>
     public async Task StartAsync()
@@ -108,15 +162,15 @@ public sealed class MtaProcess : IPeer
             throw new FileNotFoundException("mta.dll is not in the test output directory (src/Mta must be referenced)", mtaDll);
         }
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        List<string> args = [mtaDll, "serve", "-c", _configFile];
-        foreach (var (k, v) in Config.Overrides)
+        List<string> args = Config.WithoutConfigFile ? [mtaDll, "serve"] : [mtaDll, "serve", "-c", _configFile];
+        foreach (var (k, v) in Config.WithoutConfigFile ? [.. Config.Parameters, .. Config.Overrides] : Config.Overrides)
         {
             args.Add("-o");
             args.Add($"{k}={v}");
         }
         var process = ChildProcess.Start(_name, dotnet, args);
         _lives.Add(process);
-        await Wait.ForGreetingAsync(Port, TimeSpan.FromSeconds(30), Name, () => process.HasExited, DescribeLogs);
+        await Wait.ForGreetingAsync(Port, TimeSpan.FromSeconds(30), Name, () => process.HasExited, DescribeLogs, Host);
     }
 
     /// <summary>kill -9 of the MTA (no chance to clean up), then waits until it is gone.</summary>
@@ -125,13 +179,32 @@ public sealed class MtaProcess : IPeer
     /// <summary>SIGTERM and wait up to 15 s; returns the exit code.</summary>
     public Task<int> StopAsync() => _lives[^1].StopAsync(TimeSpan.FromSeconds(15));
 
+    /// <summary>Sends SIGTERM to the current life and returns at once (see <see cref="WaitForExitAsync"/>).</summary>
+    public void SendSigTerm()
+    {
+        _lives[^1].Note("SIGTERM sent by the test");
+        Unix.Signal(Pid, Unix.SigTerm);
+    }
+
+    /// <summary>Waits up to <paramref name="timeout"/> for the current life to exit; its exit code, or null when still running.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan timeout) =>
+        await _lives[^1].WaitForExitAsync(timeout) ? _lives[^1].ExitCode : null;
+
+    /// <summary>Everything the current life wrote to stdout/stderr so far.</summary>
+    public string Output => _lives[^1].Output;
+
     /// <summary>Starts a new MTA process on the same configuration and data_directory.</summary>
     public Task RestartAsync() => StartAsync();
 
     /// <inheritdoc />
     public string DescribeLogs()
     {
-        var parts = new List<string> { $"-- config {_configFile}:\n{(File.Exists(_configFile) ? File.ReadAllText(_configFile) : "(not written)")}" };
+        var parts = new List<string>
+        {
+            Config.WithoutConfigFile
+                ? $"-- no config file; parameters given with -o (unused copy in {_configFile}):\n{Config.Render()}"
+                : $"-- config {_configFile}:\n{(File.Exists(_configFile) ? File.ReadAllText(_configFile) : "(not written)")}",
+        };
         for (var i = 0; i < _lives.Count; i++)
         {
             parts.Add($"-- life {i + 1}:\n{_lives[i].Output}");

@@ -35,7 +35,20 @@ public sealed record PostfixOptions
     /// <summary>Offer STARTTLS with a self-signed certificate made by openssl (smtpd_tls_security_level = may).</summary>
     public bool StartTls { get; init; }
 
-    /// <summary>Extra main.cf lines.</summary>
+    /// <summary>
+    /// The loopback address smtpd listens on (the master.cf service). inet_interfaces stays 127.0.0.1:
+    /// "postfix check" exits 1, silently (its fatal goes to the not yet running postlogd), when
+    /// inet_interfaces names an address no interface carries, such as 127.0.0.2 (lo has 127.0.0.1/8).
+    /// </summary>
+    public string ListenAddress { get; init; } = "127.0.0.1";
+
+    /// <summary>mynetworks.</summary>
+    public string MyNetworks { get; init; } = "127.0.0.0/8";
+
+    /// <summary>relay_domains; null for the domains of <see cref="Transports"/>.</summary>
+    public IReadOnlyList<string>? RelayDomains { get; init; }
+
+    /// <summary>Extra main.cf lines (Postfix uses the last setting of a parameter, so these may override the ones above).</summary>
     public IReadOnlyList<string> ExtraMainCf { get; init; } = [];
 }
 
@@ -47,21 +60,25 @@ public sealed class PostfixPeer : IPeer
     private readonly List<string> _commandLog = [];
     private int _masterPid;
 
-    private PostfixPeer(string name, string root, int port)
+    private PostfixPeer(string name, string root, int port, string host)
     {
         _name = name;
         _root = root;
         Port = port;
+        Host = host;
     }
 
-    /// <summary>smtpd port on 127.0.0.1.</summary>
+    /// <summary>smtpd port on <see cref="Host"/>.</summary>
     public int Port { get; }
 
-    /// <summary>Nexthop for transport_maps: "[127.0.0.1]:PORT".</summary>
-    public string NextHop => $"[127.0.0.1]:{Port}";
+    /// <summary>The loopback address smtpd listens on.</summary>
+    public string Host { get; }
+
+    /// <summary>Nexthop for transport_maps: "[HOST]:PORT".</summary>
+    public string NextHop => $"[{Host}]:{Port}";
 
     /// <inheritdoc />
-    public string Name => $"{_name} (postfix 127.0.0.1:{Port}, {_root})";
+    public string Name => $"{_name} (postfix {Host}:{Port}, {_root})";
 
     private string ConfigDir => Path.Combine(_root, "conf");
     private string LogFile => Path.Combine(_root, "postfix.log");
@@ -73,7 +90,7 @@ public sealed class PostfixPeer : IPeer
     public static async Task<PostfixPeer> StartAsync(RunDirectory dir, string name, PostfixOptions options)
     {
         var root = dir.Sub(name);
-        var peer = new PostfixPeer(name, root, PortAllocator.Next());
+        var peer = new PostfixPeer(name, root, PortAllocator.Next(), options.ListenAddress);
         var conf = dir.Sub(name, "conf");
         dir.Sub(name, "queue");
         var data = dir.Sub(name, "data");
@@ -93,15 +110,15 @@ public sealed class PostfixPeer : IPeer
             $"myhostname = {options.MyHostname}",
             $"mydomain = {options.MyHostname}",
             "mydestination =",
-            "inet_interfaces = 127.0.0.1",
+            "inet_interfaces = 127.0.0.1", // postfix check refuses an address no interface has (127.0.0.2); master.cf binds ListenAddress
             "inet_protocols = ipv4",
-            "mynetworks = 127.0.0.0/8",
+            $"mynetworks = {options.MyNetworks}",
             "smtpd_peername_lookup = no",
             "smtp_dns_support_level = disabled",
             "alias_maps =",
             "alias_database =",
             "biff = no",
-            $"relay_domains = {string.Join(", ", options.Transports.Keys)}",
+            $"relay_domains = {string.Join(", ", options.RelayDomains ?? [.. options.Transports.Keys])}",
             options.Transports.Count == 0 ? "transport_maps =" :
                 $"transport_maps = inline:{{ {string.Join(", ", options.Transports.Select(t => $"{t.Key}={t.Value}"))} }}",
             $"virtual_mailbox_domains = {string.Join(", ", domains)}",
@@ -119,10 +136,10 @@ public sealed class PostfixPeer : IPeer
             .. options.ExtraMainCf,
         ];
         await File.WriteAllLinesAsync(Path.Combine(conf, "main.cf"), main);
-        await File.WriteAllTextAsync(Path.Combine(conf, "master.cf"), MasterCf(peer.Port));
+        await File.WriteAllTextAsync(Path.Combine(conf, "master.cf"), MasterCf(options.ListenAddress, peer.Port));
         await peer.PostfixAsync("check");
         await peer.PostfixAsync("start");
-        await Wait.ForGreetingAsync(peer.Port, TimeSpan.FromSeconds(20), peer.Name, null, peer.DescribeLogs);
+        await Wait.ForGreetingAsync(peer.Port, TimeSpan.FromSeconds(20), peer.Name, null, peer.DescribeLogs, options.ListenAddress);
         var pidFile = Path.Combine(root, "queue", "pid", "master.pid");
         peer._masterPid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim());
         return peer;
@@ -142,9 +159,9 @@ public sealed class PostfixPeer : IPeer
         return ["smtpd_tls_security_level = may", $"smtpd_tls_cert_file = {cert}", $"smtpd_tls_key_file = {key}"];
     }
 
-    private static string MasterCf(int port) => $"""
+    private static string MasterCf(string host, int port) => $"""
         # service type  private unpriv  chroot  wakeup  maxproc command
-        127.0.0.1:{port} inet n -       n       -       -       smtpd
+        {host}:{port} inet n -       n       -       -       smtpd
         pickup    unix  n       -       n       60      1       pickup
         cleanup   unix  n       -       n       -       0       cleanup
         qmgr      unix  n       -       n       300     1       qmgr
