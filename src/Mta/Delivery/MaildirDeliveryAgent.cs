@@ -89,21 +89,26 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
     private async Task DeliverOneAsync(string dir, DeliveryRequest request, EnvelopeRecipient r, CancellationToken ct)
     {
         string tmp = Path.Combine(dir, "tmp"), @new = Path.Combine(dir, "new");
-        Directory.CreateDirectory(tmp);
-        Directory.CreateDirectory(@new);
-        Directory.CreateDirectory(Path.Combine(dir, "cur"));
+        // Private like Postfix virtual(8) and Dovecot: 0700 directories, 0600 files.
+        CreatePrivateDirectory(dir);
+        CreatePrivateDirectory(tmp);
+        CreatePrivateDirectory(@new);
+        CreatePrivateDirectory(Path.Combine(dir, "cur"));
         var now = _time.GetUtcNow();
         long usec = now.Ticks % TimeSpan.TicksPerSecond / 10;
         string name = $"{now.ToUnixTimeSeconds()}.M{usec}P{Environment.ProcessId}_{Interlocked.Increment(ref s_sequence)}.{_hostName}";
         string tmpPath = Path.Combine(tmp, name), newPath = Path.Combine(@new, name);
         try
         {
-            await using (var file = new FileStream(tmpPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 65536, FileOptions.Asynchronous))
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 65536, Options = FileOptions.Asynchronous };
+            if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            await using (var file = new FileStream(tmpPath, options))
             {
-                var header = $"Return-Path: <{request.Envelope.Sender.Address}>\r\nDelivered-To: {r.Address.Address}\r\n";
+                // Maildir files use LF line ends, as Postfix virtual(8) and Dovecot write them.
+                var header = $"Return-Path: <{request.Envelope.Sender.Address}>\nDelivered-To: {r.Address.Address}\n";
                 await file.WriteAsync(Encoding.UTF8.GetBytes(header), ct).ConfigureAwait(false);
                 await using (var content = request.Content.OpenRead())
-                    await content.CopyToAsync(file, 65536, ct).ConfigureAwait(false);
+                    await CopyWithLfLineEndsAsync(content, file, ct).ConfigureAwait(false);
                 await file.FlushAsync(ct).ConfigureAwait(false);
                 file.Flush(flushToDisk: true);
             }
@@ -115,6 +120,38 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
             throw;
         }
         FsyncDirectory(@new);
+    }
+
+    private static void CreatePrivateDirectory(string path)
+    {
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(path);
+        else Directory.CreateDirectory(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    /// <summary>Copies <paramref name="source"/> turning every CRLF into LF (a CR not followed by LF is kept).</summary>
+    internal static async Task CopyWithLfLineEndsAsync(Stream source, Stream destination, CancellationToken ct)
+    {
+        var input = new byte[65536];
+        var output = new byte[65536 + 1];
+        bool pendingCr = false;
+        int n;
+        while ((n = await source.ReadAsync(input, ct).ConfigureAwait(false)) > 0)
+        {
+            int o = 0;
+            for (int i = 0; i < n; i++)
+            {
+                byte b = input[i];
+                if (pendingCr)
+                {
+                    pendingCr = false;
+                    if (b != '\n') output[o++] = (byte)'\r';
+                }
+                if (b == '\r') { pendingCr = true; continue; }
+                output[o++] = b;
+            }
+            await destination.WriteAsync(output.AsMemory(0, o), ct).ConfigureAwait(false);
+        }
+        if (pendingCr) await destination.WriteAsync(new byte[] { (byte)'\r' }, ct).ConfigureAwait(false);
     }
 
     /// <summary>fsync(2) of a directory so the rename is durable; Unix only (a no-op elsewhere).</summary>

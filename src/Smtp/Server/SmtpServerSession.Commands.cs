@@ -58,7 +58,7 @@ public sealed partial class SmtpServerSession
             SmtpVerb.Auth => new SmtpReply(503, "5.5.1", "Error: authentication not enabled"),
             SmtpVerb.Xforward or SmtpVerb.Xclient => new SmtpReply(550, "5.7.0", "Error: insufficient authorization"),
             SmtpVerb.Expn or SmtpVerb.Etrn => new SmtpReply(502, "5.5.1", "Error: command not implemented"),
-            _ => new SmtpReply(502, "5.5.2", "Error: command not recognized"),
+            _ => new SmtpReply(500, "5.5.2", "Error: command not recognized"), // RFC 5321 4.2.4: 502 is for recognised but unimplemented
         };
 
         if (cmd.Verb == SmtpVerb.Bdat && _mode == Mode.Bdat) return false; // reply comes after the chunk

@@ -199,10 +199,10 @@ public class SmtpServerSessionTests
     public async Task Hard_error_limit_closes_with_421()
     {
         await using var s = await Greeted(new SmtpServerOptions { HostName = "mx.test", Banner = "mx.test ESMTP", HardErrorLimit = 3, ErrorSleepTime = TimeSpan.Zero });
-        Assert.StartsWith("502", await s.CommandAsync("FOO"));
-        Assert.StartsWith("502", await s.CommandAsync("BAR"));
+        Assert.StartsWith("500", await s.CommandAsync("FOO"));
+        Assert.StartsWith("500", await s.CommandAsync("BAR"));
         await s.SendAsync("BAZ\r\n");
-        Assert.StartsWith("502", await s.ReplyAsync());
+        Assert.StartsWith("500", await s.ReplyAsync());
         Assert.Equal("421 4.7.0 mx.test Error: too many errors\r\n", await s.ReplyAsync());
         await s.ServerClosedAsync();
         Assert.Equal(SessionEndReason.TooManyErrors, s.Context.EndReason);

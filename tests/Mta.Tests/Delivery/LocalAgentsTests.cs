@@ -28,8 +28,27 @@ public sealed class LocalAgentsTests : IDisposable
         Assert.Matches(@"^\d+\.M\d+P\d+_\d+\.mx\.test$", name);
         Assert.NotEqual(Path.GetFileName(files[0]), Path.GetFileName(files[1]));
         var text = File.ReadAllText(files[0], Encoding.UTF8);
-        Assert.StartsWith("Return-Path: <alice@example.org>\r\nDelivered-To: ", text);
-        Assert.EndsWith("Received: by test\r\nSubject: test\r\n\r\nbody\r\n", text);
+        Assert.StartsWith("Return-Path: <alice@example.org>\nDelivered-To: ", text);
+        Assert.EndsWith("Received: by test\nSubject: test\n\nbody\n", text);
+        Assert.DoesNotContain('\r', text);
+        Assert.False(OperatingSystem.IsWindows(), "these tests run on Linux");
+        if (OperatingSystem.IsWindows()) return;
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(files[0]));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(bob));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.Combine(bob, "new")));
+    }
+
+    [Theory]
+    [InlineData("a\r\nb\r\n", "a\nb\n")]
+    [InlineData("lone\rcr\r\n", "lone\rcr\n")]
+    [InlineData("ends in cr\r", "ends in cr\r")]
+    public async Task Crlf_becomes_lf_across_buffer_boundaries(string input, string expected)
+    {
+        var bytes = Encoding.ASCII.GetBytes(new string('x', 65535) + input);
+        using var src = new MemoryStream(bytes);
+        using var dst = new MemoryStream();
+        await MaildirDeliveryAgent.CopyWithLfLineEndsAsync(src, dst, default);
+        Assert.Equal(new string('x', 65535) + expected, Encoding.ASCII.GetString(dst.ToArray()));
     }
 
     [Theory]
