@@ -33,6 +33,7 @@ public sealed class ParameterCatalog
         typeof(DeliveryOptions),
         typeof(QueueOptions),
         typeof(Mta.Milters.MilterOptions),
+        typeof(Mta.Restrictions.RestrictionOptions),
     ];
 
     /// <summary>Computed, read-only names that values and defaults may reference but main.cf may not set.</summary>
