@@ -46,6 +46,7 @@ public sealed class RestrictionSession
     private readonly RestrictionEngine _engine;
     private readonly string _mailVersion;
     private SmtpSessionContext? _session;
+    private string? _helo;
     private SmtpPath? _sender;
     private SmtpPath? _recipient;
     private int _accepted;
@@ -66,6 +67,9 @@ public sealed class RestrictionSession
     /// <summary>The instance attribute of the current transaction ("" before MAIL FROM).</summary>
     public string Instance => _instance;
 
+    // The session's HELO name, or the last one given to HeloAsync (the session records it only after accepting it).
+    private string? Helo => _helo ?? _session?.HeloName;
+
     private string ClientNameAddress => $"{_session?.ClientName ?? "unknown"}[{_session?.RemoteAddress?.ToString() ?? "unknown"}]";
 
     /// <summary>At connect: smtpd_client_restrictions when smtpd_delay_reject = no. Returns the refusal or null.</summary>
@@ -80,9 +84,12 @@ public sealed class RestrictionSession
     public async ValueTask<SmtpReply?> HeloAsync(SmtpSessionContext session, string heloName, bool extended, CancellationToken ct)
     {
         _session = session;
+        _helo = heloName;
         if (_engine.Options.DelayReject) return null;
         var where = extended ? PolicyProtocolState.Ehlo : PolicyProtocolState.Helo;
-        return ToReply(await CheckHeloAsync(heloName, where, extended ? "EHLO" : "HELO", ct).ConfigureAwait(false));
+        var refused = ToReply(await CheckHeloAsync(heloName, where, extended ? "EHLO" : "HELO", ct).ConfigureAwait(false));
+        if (refused != null) _helo = session.HeloName; // the refused name is not kept
+        return refused;
     }
 
     /// <summary>At MAIL FROM: starts the transaction (instance, effects) and, when smtpd_delay_reject = no, runs smtpd_sender_restrictions.</summary>
@@ -116,7 +123,7 @@ public sealed class RestrictionSession
             if (_engine.Options.DelayReject)
             {
                 AccessReply? err = await CheckClientAsync(PolicyProtocolState.Rcpt, "RCPT", ct).ConfigureAwait(false);
-                if (err == null && session.HeloName is { } helo) err = await CheckHeloAsync(helo, PolicyProtocolState.Rcpt, "RCPT", ct).ConfigureAwait(false);
+                if (err == null && Helo is { } helo) err = await CheckHeloAsync(helo, PolicyProtocolState.Rcpt, "RCPT", ct).ConfigureAwait(false);
                 if (err == null) err = await CheckSenderAsync(PolicyProtocolState.Rcpt, "RCPT", ct).ConfigureAwait(false);
                 if (err != null) return ToReply(err);
             }
@@ -387,7 +394,7 @@ public sealed class RestrictionSession
         string from = _sender is { } snd ? $" from=<{snd.Address}>" : "";
         string to = _recipient is { } r ? $" to=<{r.Address}>" : "";
         string proto = s?.IsExtended == true ? "ESMTP" : "SMTP";
-        string helo = s?.HeloName is { } h ? $" helo=<{h}>" : "";
+        string helo = Helo is { } h ? $" helo=<{h}>" : "";
         _engine.Log.LogInformation("{QueueId}: {What}: {Verb} from {Client}: {Text};{From}{To} proto={Proto}{Helo}",
             LogQueueId, what, check.Verb, ClientNameAddress, text, from, to, proto, helo);
     }
@@ -413,7 +420,7 @@ public sealed class RestrictionSession
             ReverseClientName = s?.ClientName ?? "unknown",
             ServerAddress = Addr(local?.Address),
             ServerPort = Port(local),
-            HeloName = s?.HeloName ?? "",
+            HeloName = Helo ?? "",
             Sender = _sender?.Address ?? "",
             Recipient = _recipient?.Address ?? "",
             RecipientCount = _accepted,
