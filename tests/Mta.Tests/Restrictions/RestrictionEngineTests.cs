@@ -233,6 +233,22 @@ public sealed class RestrictionEngineTests
     }
 
     [Fact]
+    public void Prepended_headers_are_shown_to_milters_and_our_Received_stays_hidden()
+    {
+        var effects = new TransactionEffects();
+        effects.Prepend.Add("X-First: 1");
+        effects.Prepend.Add("X-Second: 2");
+        using var spool = new Mta.Smtp.Content.MessageSpool(1 << 16, Path.GetTempPath());
+        spool.Write("Subject: hi\r\n\r\nbody\r\n"u8);
+        spool.Flush();
+        var content = new Mta.Smtp.Content.MessageContent(RestrictionEffects.Prefix(effects, "Received: from x\r\n"u8), spool);
+        var block = RestrictionEffects.ShowPrependedToMilters(Mta.Milters.HeaderBlock.Read(content), effects);
+        Assert.Equal(["X-First", "X-Second", "Received", "Subject"], block.Headers.Select(h => h.Name));
+        Assert.Equal([false, false, true, false], block.Headers.Select(h => h.HiddenFromMilters));
+        Assert.Equal("X-First: 1\r\nX-Second: 2\r\nReceived: from x\r\nSubject: hi\r\n\r\n", System.Text.Encoding.UTF8.GetString(block.Write(block.Headers)));
+    }
+
+    [Fact]
     public async Task Prepend_at_end_of_data_is_ignored_as_in_Postfix()
     {
         await using var server = ScriptedPolicyServer.Actions(_ => "PREPEND X-Late: 1");
