@@ -35,6 +35,7 @@ public sealed class ParameterCatalog
         typeof(Mta.Milters.MilterOptions),
         typeof(Mta.Authentication.DkimOptions),
         typeof(Mta.Checks.ChecksOptions),
+        typeof(Mta.Restrictions.RestrictionOptions),
     ];
 
     /// <summary>Computed, read-only names that values and defaults may reference but main.cf may not set.</summary>

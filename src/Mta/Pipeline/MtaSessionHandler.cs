@@ -7,6 +7,7 @@ using Mta.Configuration;
 using Mta.Delivery;
 using Mta.Milters;
 using Mta.Queue;
+using Mta.Restrictions;
 using Mta.Routing;
 using Mta.Smtp.Content;
 using Mta.Smtp.Envelope;
@@ -26,6 +27,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
     private readonly ILogger _log;
     private readonly MilterChain? _milters;
     private readonly IRouter? _router;
+    private readonly RestrictionSession _checks;
     private string _client = "unknown[unknown]";
     private string? _queueId;
     private DateTimeOffset _mailTime;
@@ -50,6 +52,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         _log = log;
         _milters = milters;
         _router = router;
+        _checks = relay.Engine.NewSession();
     }
 
     private SmtpReply? MilterRefusal(MilterStageResult r, string stage, SmtpSessionContext session, string extra)
@@ -61,15 +64,17 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         return r.Reply;
     }
 
-    public ValueTask<SmtpReply?> OnConnectAsync(SmtpSessionContext session, CancellationToken cancellationToken)
+    public async ValueTask<SmtpReply?> OnConnectAsync(SmtpSessionContext session, CancellationToken cancellationToken)
     {
         var addr = session.RemoteAddress;
         // No reverse lookup yet: loopback is "localhost", everything else "unknown" (Postfix's unverified name).
         session.ClientName = addr != null && IPAddress.IsLoopback(addr) ? "localhost" : "unknown";
         _client = $"{session.ClientName}[{addr?.ToString() ?? "unknown"}]";
         _log.LogInformation("connect from {Client}", _client);
-        if (_milters is null) return ValueTask.FromResult<SmtpReply?>(null);
-        return ConnectMiltersAsync(session, cancellationToken);
+        // Postfix order at every stage: smtpd restrictions first, then milters.
+        if (await _checks.ConnectAsync(session, cancellationToken).ConfigureAwait(false) is { } refused) return refused;
+        if (_milters is null) return null;
+        return await ConnectMiltersAsync(session, cancellationToken).ConfigureAwait(false);
     }
 
     private async ValueTask<SmtpReply?> ConnectMiltersAsync(SmtpSessionContext session, CancellationToken ct)
@@ -99,6 +104,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
 
     public async ValueTask<SmtpReply?> OnHeloAsync(SmtpSessionContext session, string heloName, CancellationToken cancellationToken)
     {
+        if (await _checks.HeloAsync(session, heloName, session.IsExtended, cancellationToken).ConfigureAwait(false) is { } refused) return refused;
         if (_milters is null) return null;
         if (session.IsSecure && session.TlsDescription is { } tls)
         {
@@ -116,6 +122,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         _queueId = _queueIds.Next();
         _mailTime = _time.GetUtcNow();
         _discard = false;
+        if (await _checks.MailAsync(session, sender, parameters, _queueId, cancellationToken).ConfigureAwait(false) is { } refused) return refused;
         if (_milters is null) return null;
         _milters.Macros["i"] = _queueId;
         _milters.Macros["{mail_addr}"] = sender.Address;
@@ -154,14 +161,8 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
 
     public async ValueTask<SmtpReply?> OnRcptToAsync(SmtpSessionContext session, SmtpPath recipient, RecipientParameters parameters, CancellationToken cancellationToken)
     {
-        var refusal = _relay.CheckRecipient(session.RemoteAddress, recipient);
-        if (refusal != null)
-        {
-            var tx = session.Transaction!;
-            _log.LogInformation("NOQUEUE: reject: RCPT from {Client}: {Reply}; from={Sender} to={Rcpt} proto={Proto} helo=<{Helo}>",
-                _client, refusal, tx.Sender, recipient, session.IsExtended ? "ESMTP" : "SMTP", session.HeloName);
-            return refusal;
-        }
+        // smtpd_relay_restrictions, smtpd_recipient_restrictions (and the delayed client/helo/sender lists); logs its rejects.
+        if (await _checks.RcptAsync(session, recipient, cancellationToken).ConfigureAwait(false) is { } refusal) return refusal;
         if (_milters != null)
         {
             _milters.Macros["{rcpt_addr}"] = recipient.Address;
@@ -180,6 +181,8 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
 
     public async ValueTask<SmtpReply?> OnDataAsync(SmtpSessionContext session, CancellationToken cancellationToken)
     {
+        var rcpts = session.Transaction!.Recipients;
+        if (await _checks.DataAsync(session, rcpts.Count, rcpts.Count == 1 ? rcpts[0].Address : null, cancellationToken).ConfigureAwait(false) is { } refused) return refused;
         if (_milters is null) return null;
         var r = await _milters.DataAsync(cancellationToken).ConfigureAwait(false);
         return MilterRefusal(r, "DATA", session, "");
@@ -205,14 +208,30 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         var received = ReceivedHeader.Build(session.HeloName ?? "", session.ClientName, envelope.ClientAddress, _identity.MyHostname,
             _identity.MailName, session.ProtocolName(transaction.Parameters.SmtpUtf8), queueId, session.TlsDescription,
             transaction.Recipients.Count == 1 ? transaction.Recipients[0].Address.Address : null, now);
-        var message = new MessageContent(received, spool);
+        var rcpts = transaction.Recipients;
+        if (await _checks.EndOfDataAsync(session, rcpts.Count, rcpts.Count == 1 ? rcpts[0].Address : null, spool.Length, cancellationToken).ConfigureAwait(false) is { } refused)
+        {
+            _milters?.RequestAbort();
+            _checks.ResetTransaction();
+            return refused;
+        }
+        var effects = _checks.Effects;
+        _checks.ResetTransaction();
+        // PREPEND headers from the restrictions go above our Received:, in order (Postfix smtpd.c).
+        var message = new MessageContent(RestrictionEffects.Prefix(effects, received), spool);
         MessageSpool? replacedBody = null;
         try
         {
             string? holdReason = null;
+            if (effects.Discard != null)
+            {
+                _log.LogInformation("{QueueId}: from=<{Sender}>, size={Size}, nrcpt={Count}", queueId, envelope.Sender.Address, message.Length, envelope.Recipients.Count);
+                _log.LogInformation("{QueueId}: discard: {Reason}", queueId, effects.Discard);
+                return new SmtpReply(250, "2.0.0", $"Ok: {queueId}");
+            }
             if (_milters != null)
             {
-                var block = HeaderBlock.Read(message);
+                var block = RestrictionEffects.ShowPrependedToMilters(HeaderBlock.Read(message), effects);
                 var result = await _milters.MessageAsync(block, spool, cancellationToken).ConfigureAwait(false);
                 if (result.Decision.Verdict == MilterVerdict.Refuse)
                     return MilterRefusal(result.Decision, "END-OF-MESSAGE", session, $" from=<{transaction.Sender.Address}>")!;
@@ -229,6 +248,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
                     message = new MessageContent(block.Write(result.Headers ?? block.Headers), replacedBody ?? spool, replacedBody != null ? 0 : block.BodyOffset);
                 holdReason = result.QuarantineReason;
             }
+            envelope = RestrictionEffects.ApplyRecipients(envelope, effects);
             _log.LogInformation("{QueueId}: from=<{Sender}>, size={Size}, nrcpt={Count}", queueId, envelope.Sender.Address, message.Length, envelope.Recipients.Count);
             if (_discard)
             {
@@ -241,6 +261,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
                 return new SmtpReply(250, "2.0.0", $"Ok: {queueId}");
             }
             if (holdReason != null) return await _pipeline.HoldAsync(envelope, message, "milter-hold: " + holdReason, cancellationToken).ConfigureAwait(false);
+            if (effects.Hold != null) return await _pipeline.HoldAsync(envelope, message, effects.Hold, cancellationToken).ConfigureAwait(false);
             return await _pipeline.DeliverAsync(envelope, message, _mailTime == default ? now : _mailTime, cancellationToken).ConfigureAwait(false);
         }
         finally
@@ -253,6 +274,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
     public void OnTransactionAborted(SmtpSessionContext session)
     {
         _queueId = null;
+        _checks.ResetTransaction();
         _milters?.RequestAbort();
     }
 

@@ -15,6 +15,7 @@ using Mta.Logging;
 using Mta.Milters;
 using Mta.Pipeline;
 using Mta.Queue;
+using Mta.Restrictions;
 using Mta.Routing;
 using Mta.Smtp.Server;
 
@@ -76,7 +77,10 @@ public static class MtaServer
             return runner;
         });
         s.AddSingleton(_ => new LocalDomains(identity, smtpd));
-        s.AddSingleton(sp => new RelayPolicy(smtpd, sp.GetRequiredService<LocalDomains>()));
+        var restrictions = config.Get<RestrictionOptions>();
+        s.AddSingleton(sp => new PolicyServiceRegistry(restrictions.ToPolicySettings(smtpd.SmtpUtf8Enable), sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton(sp => new RelayPolicy(smtpd, sp.GetRequiredService<LocalDomains>(), restrictions, sp.GetRequiredService<PolicyServiceRegistry>(),
+            sp.GetRequiredService<ILoggerFactory>().CreateLogger("smtpd"), sp.GetRequiredService<TimeProvider>()));
         s.AddSingleton(sp => new PrequeuePipeline(delivery, queue, sp.GetRequiredService<DeliveryDispatcher>(), sp.GetRequiredService<IQueueStore>(),
             sp.GetRequiredService<Bouncer>(), () => sp.GetRequiredService<QueueRunner>().Wake(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>()));
         s.AddSingleton(_ => SessionOptions(identity, smtpd, spoolDirectory));

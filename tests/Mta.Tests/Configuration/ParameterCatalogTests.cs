@@ -10,7 +10,8 @@ public class ParameterCatalogTests
     public void Default_HasEveryOptionClassAndSortedUniqueNames()
     {
         var catalog = ParameterCatalog.Default;
-        Assert.Equal([typeof(IdentityOptions), typeof(SmtpdOptions), typeof(DeliveryOptions), typeof(QueueOptions), typeof(Mta.Milters.MilterOptions), typeof(Mta.Authentication.DkimOptions), typeof(Mta.Checks.ChecksOptions)], catalog.Types);
+        Assert.Equal([typeof(IdentityOptions), typeof(SmtpdOptions), typeof(DeliveryOptions), typeof(QueueOptions), typeof(Mta.Milters.MilterOptions),
+            typeof(Mta.Authentication.DkimOptions), typeof(Mta.Checks.ChecksOptions), typeof(Mta.Restrictions.RestrictionOptions)], catalog.Types);
         var names = catalog.Parameters.Select(p => p.Name).ToList();
         Assert.Equal(names.Order(StringComparer.Ordinal), names);
         Assert.Equal(names.Count, names.Distinct().Count());
