@@ -36,7 +36,7 @@ public sealed class HeaderBlock
     /// </summary>
     public static HeaderBlock Read(MessageContent content, int maxHeaderBytes = 1 << 20)
     {
-        if (content.BodyOffset != 0) throw new ArgumentException("content already has a rebuilt header block", nameof(content));
+        if (content.BodyOffset != 0) return ReadRebuilt(content);
         var headers = new List<MessageHeader>();
         var block = new HeaderBlock(headers, 0, false);
         foreach (var (name, value, raw) in Split(content.Prefix.Span, out _, out _))
@@ -49,6 +49,23 @@ public sealed class HeaderBlock
         var parsed = Split(buffer.AsSpan(0, n), out int consumed, out bool separator);
         foreach (var (name, value, raw) in parsed) block.AddParsed(new MessageHeader(name, value), raw);
         return new HeaderBlock(block.Headers, consumed, separator).CopyRaw(block);
+    }
+
+    /// <summary>
+    /// A content whose header block was already rebuilt: the prefix holds every header and the empty line, the
+    /// body starts at the content's body offset. Our Received: is the first Received: of the prefix and stays hidden.
+    /// </summary>
+    private static HeaderBlock ReadRebuilt(MessageContent content)
+    {
+        var block = new HeaderBlock([], content.BodyOffset, true);
+        bool hidden = false;
+        foreach (var (name, value, raw) in Split(content.Prefix.Span, out _, out _))
+        {
+            bool isOurs = !hidden && name.Trim().Equals("Received", StringComparison.OrdinalIgnoreCase);
+            hidden |= isOurs;
+            block.AddParsed(new MessageHeader(name, value, HiddenFromMilters: isOurs), raw);
+        }
+        return block;
     }
 
     private HeaderBlock CopyRaw(HeaderBlock from)

@@ -98,6 +98,9 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
 
     private static IPAddress Mapped(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
 
+    /// <summary>DKIM verification (untrusted clients) and signing (trusted clients, non-local next hops); null = none.</summary>
+    public Authentication.MessageAuthentication? Authentication { get; init; }
+
     /// <summary>The milter parameters (macro values); set by the composition when milters are configured.</summary>
     public MilterOptions? MilterOptions { init => _milterOptions = value; }
     private readonly MilterOptions? _milterOptions;
@@ -229,6 +232,9 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
                 _log.LogInformation("{QueueId}: discard: {Reason}", queueId, effects.Discard);
                 return new SmtpReply(250, "2.0.0", $"Ok: {queueId}");
             }
+            bool trusted = _relay.IsTrustedClient(session.RemoteAddress);
+            if (Authentication != null && !trusted)
+                message = await Authentication.VerifyAsync(queueId, message, cancellationToken).ConfigureAwait(false);
             if (_milters != null)
             {
                 var block = RestrictionEffects.ShowPrependedToMilters(HeaderBlock.Read(message), effects);
@@ -245,7 +251,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
                     replacedBody.Flush();
                 }
                 if (result.Headers != null || replacedBody != null)
-                    message = new MessageContent(block.Write(result.Headers ?? block.Headers), replacedBody ?? spool, replacedBody != null ? 0 : block.BodyOffset);
+                    message = new MessageContent(block.Write(result.Headers ?? block.Headers), replacedBody ?? message.Body, replacedBody != null ? 0 : block.BodyOffset);
                 holdReason = result.QuarantineReason;
             }
             envelope = RestrictionEffects.ApplyRecipients(envelope, effects);
@@ -260,6 +266,8 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
                 _log.LogInformation("{QueueId}: no recipients left after milter edits; message dropped", queueId);
                 return new SmtpReply(250, "2.0.0", $"Ok: {queueId}");
             }
+            if (Authentication != null && trusted && envelope.Recipients.Any(r => _router?.Route(r.Address).Transport is not (null or TransportKind.Local or TransportKind.Discard)))
+                message = await Authentication.SignAsync(queueId, message, envelope.Sender.Address, cancellationToken).ConfigureAwait(false);
             if (holdReason != null) return await _pipeline.HoldAsync(envelope, message, "milter-hold: " + holdReason, cancellationToken).ConfigureAwait(false);
             if (effects.Hold != null) return await _pipeline.HoldAsync(envelope, message, effects.Hold, cancellationToken).ConfigureAwait(false);
             return await _pipeline.DeliverAsync(envelope, message, _mailTime == default ? now : _mailTime, cancellationToken).ConfigureAwait(false);

@@ -106,7 +106,7 @@ public static class MtaServer
                 _ => new MtaSessionHandler(identity, sp.GetRequiredService<RelayPolicy>(), sp.GetRequiredService<PrequeuePipeline>(),
                     sp.GetRequiredService<QueueIdGenerator>(), time, sessionLog,
                     milters.Count > 0 ? new MilterChain(milters, milterOptions, milterLog, time) : null, router)
-                { MilterOptions = milterOptions },
+                { MilterOptions = milterOptions, Authentication = sp.GetRequiredService<MessageAuthentication>() },
                 sp.GetRequiredService<TlsHolder>().Certificate, logs);
         });
         s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
