@@ -33,6 +33,7 @@ public sealed class ParameterCatalog
         typeof(DeliveryOptions),
         typeof(QueueOptions),
         typeof(Mta.Milters.MilterOptions),
+        typeof(Mta.Queue.S3.S3QueueOptions),
     ];
 
     /// <summary>Computed, read-only names that values and defaults may reference but main.cf may not set.</summary>
