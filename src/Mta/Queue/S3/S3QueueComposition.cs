@@ -40,7 +40,7 @@ public static class S3QueueComposition
     }
 
     /// <summary>The hosted service that runs the S3 queue (leases, sweep, runner on the fenced view).</summary>
-    public static IHostedService CreateS3Service(IServiceProvider sp, S3QueueOptions backend, QueueRunner runner) =>
+    public static S3QueueService CreateS3Service(IServiceProvider sp, S3QueueOptions backend, QueueRunner runner) =>
         new S3QueueService(runner, sp.GetRequiredService<S3QueueStore>(), sp.GetRequiredService<S3LeaseManager>(), backend,
             sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<S3QueueService>>());
 
