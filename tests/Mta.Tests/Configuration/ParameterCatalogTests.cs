@@ -10,7 +10,7 @@ public class ParameterCatalogTests
     public void Default_HasEveryOptionClassAndSortedUniqueNames()
     {
         var catalog = ParameterCatalog.Default;
-        Assert.Equal([typeof(IdentityOptions), typeof(SmtpdOptions), typeof(DeliveryOptions), typeof(QueueOptions), typeof(Mta.Milters.MilterOptions)], catalog.Types);
+        Assert.Equal([typeof(IdentityOptions), typeof(SmtpdOptions), typeof(DeliveryOptions), typeof(QueueOptions), typeof(Mta.Milters.MilterOptions), typeof(Mta.Queue.S3.S3QueueOptions)], catalog.Types);
         var names = catalog.Parameters.Select(p => p.Name).ToList();
         Assert.Equal(names.Order(StringComparer.Ordinal), names);
         Assert.Equal(names.Count, names.Distinct().Count());
