@@ -287,8 +287,8 @@ public sealed class S3QueueStore : IQueueStore
                 if (head is null || head.Size == 0) throw new QueueEntryNotFoundException(id);
                 expected = Version(head, null);
             }
-            if (fenced) CheckFence(id, expected);
-            var meta = new Dictionary<string, string> { [MetaOwner] = expected.Owner, [MetaEpoch] = Str(expected.Epoch) };
+            long epoch = fenced ? CheckFence(id, expected) : expected.Epoch;
+            var meta = new Dictionary<string, string> { [MetaOwner] = expected.Owner, [MetaEpoch] = Str(epoch) };
             if (!clearInflight && expected.Inflight != null) meta[MetaInflight] = expected.Inflight;
             if (tombstone) meta[MetaState] = "deleted";
             var written = await TryCasAsync(id, body, meta, expected.ETag, cancellationToken).ConfigureAwait(false);
@@ -303,9 +303,11 @@ public sealed class S3QueueStore : IQueueStore
         throw new IOException($"queue ID {id}: envelope kept changing; update not stored");
     }
 
-    private void CheckFence(string id, EnvelopeVersion current)
+    /// <summary>The epoch to write: this node must hold the message's lease at an epoch no older than the record's
+    /// (a record of an older epoch, e.g. delivered on a forced flush without a claim, is claimed by this very CAS).</summary>
+    private long CheckFence(string id, EnvelopeVersion current)
     {
-        if (_leases != null && _leases.TryGetHeld(current.Owner, out long epoch) && current.Epoch == epoch) return;
+        if (_leases != null && _leases.TryGetHeld(current.Owner, out long epoch) && current.Epoch <= epoch) return epoch;
         long n = Interlocked.Increment(ref _lostAttempts);
         _logger.LogWarning("{QueueId}: lease {Lease} no longer held by {Node} (record at epoch {Epoch}): outcome not recorded here, the holder retries (at-least-once; lost attempts so far: {Count})",
             id, current.Owner, _nodeId, current.Epoch, n);

@@ -133,6 +133,24 @@ public sealed class S3QueueStoreTests
     }
 
     [Fact]
+    public async Task Holder_at_a_newer_epoch_may_record_an_attempt_it_did_not_claim_and_the_write_claims_it()
+    {
+        // A forced flush delivers a message that was not due, so the runner view did not claim it first.
+        var fake = new InMemoryObjectStore();
+        var a = new S3QueueStore(fake, "p/", new FixedLeases("node-a", 1));
+        var m = Message("0FLUSHAAAAAAAAA", "a@b.c", DateTimeOffset.UtcNow.AddHours(1), Rcpt("d@e.f")) with { NextAttempt = DateTimeOffset.UtcNow.AddHours(1) };
+        await a.EnqueueAsync(m, Content("x"), Ct);
+        var bLeases = new FixedLeases("node-b");
+        bLeases.Held["node-a"] = 4;
+        var bView = new S3RunnerQueueView(new S3QueueStore(fake, "p/", bLeases), bLeases);
+        Assert.NotNull(await bView.LoadAsync(m.QueueId, Ct));          // not due: returned unclaimed
+        Assert.Equal("1", fake.MetadataOf("p/q/env/0FLUSHAAAAAAAAA")[S3QueueStore.MetaEpoch]);
+        await bView.UpdateAsync(m with { Attempts = 1 }, Ct);
+        Assert.Equal("4", fake.MetadataOf("p/q/env/0FLUSHAAAAAAAAA")[S3QueueStore.MetaEpoch]);
+        await Assert.ThrowsAsync<QueueOwnershipLostException>(() => new S3RunnerQueueView(a, new FixedLeases("node-a", 1)).UpdateAsync(m, Ct));
+    }
+
+    [Fact]
     public async Task Admin_update_keeps_owner_epoch_and_inflight_marker()
     {
         var fake = new InMemoryObjectStore();
