@@ -69,7 +69,13 @@ public static class QueueCommand
             await pr.InvocationConfiguration.Error.WriteLineAsync("mta: " + e.Message).ConfigureAwait(false);
             return 1;
         }
-        var store = new LocalQueueStore(config.Get<QueueOptions>());
+        IQueueStore store;
+        try { store = Mta.Queue.S3.S3QueueComposition.OpenAdminStore(config); }
+        catch (FormatException e)
+        {
+            await pr.InvocationConfiguration.Error.WriteLineAsync("mta: " + e.Message).ConfigureAwait(false);
+            return 1;
+        }
         return await body(new QueueAdmin(store), pr.InvocationConfiguration.Output).ConfigureAwait(false);
     }
 }

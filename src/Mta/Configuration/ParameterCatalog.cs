@@ -36,6 +36,7 @@ public sealed class ParameterCatalog
         typeof(Mta.Authentication.DkimOptions),
         typeof(Mta.Checks.ChecksOptions),
         typeof(Mta.Restrictions.RestrictionOptions),
+        typeof(Mta.Queue.S3.S3QueueOptions),
     ];
 
     /// <summary>Computed, read-only names that values and defaults may reference but main.cf may not set.</summary>

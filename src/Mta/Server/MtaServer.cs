@@ -37,6 +37,7 @@ public static class MtaServer
         var smtpd = config.Get<SmtpdOptions>();
         var delivery = config.Get<DeliveryOptions>();
         var queue = config.Get<QueueOptions>();
+        var queueBackend = config.Get<Mta.Queue.S3.S3QueueOptions>();
         if (smtpd.LineLengthLimit < 512) throw new FormatException($"line_length_limit = {smtpd.LineLengthLimit}: must be at least 512 (RFC 5321 4.5.3.1.4)");
         if (!new[] { "none", "may", "encrypt" }.Contains(smtpd.TlsSecurityLevel)) throw new FormatException($"smtpd_tls_security_level = {smtpd.TlsSecurityLevel}: expected none, may or encrypt");
         if (!new[] { "none", "may", "encrypt" }.Contains(delivery.TlsSecurityLevel)) throw new FormatException($"smtp_tls_security_level = {delivery.TlsSecurityLevel}: expected none, may or encrypt");
@@ -60,8 +61,7 @@ public static class MtaServer
         s.AddSingleton(identity).AddSingleton(smtpd).AddSingleton(delivery).AddSingleton(queue);
         s.AddSingleton(TimeProvider.System);
         s.AddSingleton(sp => new QueueIdGenerator(sp.GetRequiredService<TimeProvider>()));
-        s.AddSingleton(sp => new LocalQueueStore(queue, sp.GetRequiredService<ILogger<LocalQueueStore>>(), null, sp.GetRequiredService<TimeProvider>()));
-        s.AddSingleton<IQueueStore>(sp => sp.GetRequiredService<LocalQueueStore>());
+        Mta.Queue.S3.S3QueueComposition.AddQueueBackend(s, queueBackend, queue);
         s.AddSingleton(sp => new DsnBuilder(identity, sp.GetRequiredService<TimeProvider>()));
         s.AddSingleton(sp => new Bouncer(sp.GetRequiredService<IQueueStore>(), sp.GetRequiredService<DsnBuilder>(), sp.GetRequiredService<QueueIdGenerator>(),
             identity, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<Bouncer>>(), spoolDirectory));
@@ -70,7 +70,7 @@ public static class MtaServer
         s.AddSingleton(sp =>
         {
             var dispatcher = sp.GetRequiredService<DeliveryDispatcher>();
-            var runner = new QueueRunner(sp.GetRequiredService<IQueueStore>(), queue,
+            var runner = new QueueRunner(sp.GetRequiredKeyedService<IQueueStore>(Mta.Queue.S3.S3QueueComposition.RunnerStoreKey), queue,
                 (env, rcpts, content, ct) => dispatcher.DeliverAsync(env, rcpts, content, ct),
                 sp.GetRequiredService<Bouncer>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<QueueRunner>>(), spoolDirectory);
             sp.GetRequiredService<Bouncer>().DsnQueued += _ => runner.Wake();
@@ -92,7 +92,8 @@ public static class MtaServer
                 .LogWarning("no smtpd_tls_cert_file: generated a self-signed certificate for {Host} under {Dir} (development mode)", identity.MyHostname, Path.Combine(dataDirectory, "tls"));
             return new TlsHolder(cert);
         });
-        s.AddHostedService(sp => new QueueRunnerService(sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<LocalQueueStore>(), sp.GetRequiredService<ILogger<QueueRunner>>()));
+        if (queueBackend.IsS3) s.AddHostedService(sp => Mta.Queue.S3.S3QueueComposition.CreateS3Service(sp, queueBackend, sp.GetRequiredService<QueueRunner>()));
+        else s.AddHostedService(sp => new QueueRunnerService(sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<LocalQueueStore>(), sp.GetRequiredService<ILogger<QueueRunner>>()));
         var milterOptions = config.Get<MilterOptions>();
         var milters = MilterSpec.ParseAll(milterOptions);
         s.AddSingleton(sp =>
@@ -122,7 +123,7 @@ public static class MtaServer
         var lifetime = host.Services.GetRequiredService<IHostApplicationLifetime>();
         lifetime.ApplicationStopping.Register(() => log.LogInformation("terminating: closing listeners, letting sessions in flight finish (smtpd_shutdown_timeout={Timeout}s)", smtpd.ShutdownTimeout.TotalSeconds));
         lifetime.ApplicationStopped.Register(() => log.LogInformation("daemon stopped"));
-        log.LogInformation("daemon started -- data_directory={Dir}, queue_directory={Queue}", dataDirectory, Path.GetFullPath(queue.QueueDirectory));
+        log.LogInformation("daemon started -- data_directory={Dir}, queue_directory={Queue}", dataDirectory, Mta.Queue.S3.S3QueueComposition.Describe(queueBackend, queue));
         if (identity.MyDestination.Contains("*"))
             log.LogInformation("mydestination = *: every recipient is delivered locally into a Maildir under {Maildirs}", Path.GetFullPath(delivery.MaildirBase));
         var checks = SecurityChecks.InputFrom(config, _ => DkimKeySource.FromParameter(dkim.SigningKeys));
