@@ -755,7 +755,7 @@ def microbenchmarks(procs, root, quick):
     if not files:
         return None, f"no report (exit {p.returncode}); see {os.path.join(root, 'micro.log')}"
     with open(os.path.join(res, files[0])) as f:
-        return f.read(), " ".join(argv[3:])
+        return f.read(), " ".join(argv[5:])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -788,7 +788,7 @@ def write_results(path, meta, rows, idle, micro, milter_rows, analysis):
     L.append(f"- Peers: {meta['versions']}")
     L.append("- Set-up: loopback only. The server under test (every process of its tree) on core 0 (`taskset -c 0`); smtp-source, smtp-sink, the latency probe and the idle-session client on core 1. "
              "Driver: Postfix's `smtp-source` (body size `-l`, recipients `-r`, `-d` = several messages per connection); downstream: Postfix's `smtp-sink`. "
-             "Each row: a calibration run (also the warm-up), then a run sized to the measured duration; queueing modes are timed until their queue is empty.")
+             "Each server first gets a warm-up (10 sessions, -d, not measured); each row is a calibration run, then a run sized to the measured duration; queueing modes are timed until their queue is empty.")
     L.append("- Logging on in every server (our MTA's stdout to a file, Postfix through postlogd to maillog_file, Haraka at level info to a file).")
     L.append("")
     L.append("## Throughput, CPU and end-of-data latency")
@@ -909,9 +909,9 @@ def evaluate_targets(rows, idle):
             out.append(f"- {name}: **met** ({ratio_text or fmt(value, 2) + unit} vs target {'≥' if better == 'higher' else '≤'} {fmt(target, 2)}{unit})")
         else:
             if better == "higher":
-                miss = f"reaches {value / target * 100:.0f}% of the target ({target / value:.1f}x short)" if value > 0 else "zero"
+                miss = f"reaches {value / target * 100:.0f}% of the target ({target / value:.2f}x short)" if value > 0 else "zero"
             else:
-                miss = f"{value / target:.1f}x over the target"
+                miss = f"{value / target:.2f}x over the target"
             out.append(f"- {name}: **missed** ({ratio_text or fmt(value, 2) + unit} vs target {'≥' if better == 'higher' else '≤'} {fmt(target, 2)}{unit}; {miss})")
 
     c10 = "s10-d-4k-r1"
@@ -937,6 +937,27 @@ def evaluate_targets(rows, idle):
 
 # ---------------------------------------------------------------------------------------------
 
+def render(run_dir, results):
+    with open(os.path.join(run_dir, "results.json")) as f:
+        d = json.load(f)
+    meta = d["meta"]
+    meta["targets"] = evaluate_targets(d["rows"], d["idle"])
+    micro = (None, "skipped")
+    res = os.path.join(run_dir, "micro", "results")
+    files = [x for x in os.listdir(res) if x.endswith("-report-github.md")] if os.path.isdir(res) else []
+    if files:
+        with open(os.path.join(res, files[0])) as f:
+            quick = "--quick " if "--quick" in meta["command"] else ""
+            micro = (f.read(), f"{quick}--filter * --artifacts {os.path.join(run_dir, 'micro')}")
+    analysis = ""
+    apath = os.path.join(BENCH, "ANALYSIS.md")
+    if os.path.exists(apath):
+        with open(apath) as f:
+            analysis = f.read()
+    write_results(results, meta, d["rows"], d["idle"], micro, d["milter"], analysis)
+    log(f"wrote {results} from {run_dir}")
+
+
 def main():
     ap = argparse.ArgumentParser(description="bench/run: our MTA vs Postfix vs Haraka on loopback")
     ap.add_argument("--quick", action="store_true", help="headline rows only (10 and 100 sessions with -d, 10 without; 4 KiB; one recipient)")
@@ -948,7 +969,11 @@ def main():
     ap.add_argument("--results", default=os.path.join(BENCH, "RESULTS.md"))
     ap.add_argument("--command", default="bench/run")
     ap.add_argument("--perfmap", action="store_true", help="start our MTA with DOTNET_PerfMapEnabled=1 (for perf record)")
+    ap.add_argument("--render", metavar="RUN_DIR", help="measure nothing: rewrite --results from RUN_DIR/results.json (e.g. after editing ANALYSIS.md)")
     a = ap.parse_args()
+    if a.render:
+        render(a.render, a.results)
+        return
 
     for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(s, on_signal)
