@@ -66,6 +66,39 @@ public static class Wait
             (diagnostics is null ? "" : "\n" + diagnostics()));
     }
 
+    /// <summary>
+    /// Connects to 127.0.0.1:<paramref name="port"/> until a TCP connection succeeds (then closes it at once),
+    /// for servers that speak first only after a request (milters). Fails early when <paramref name="isDead"/>.
+    /// </summary>
+    public static async Task ForListenerAsync(int port, TimeSpan timeout, string what, Func<bool>? isDead = null,
+        Func<string>? diagnostics = null)
+    {
+        var clock = Stopwatch.StartNew();
+        string last = "no connection yet";
+        while (clock.Elapsed < timeout)
+        {
+            if (isDead?.Invoke() == true)
+            {
+                throw new InvalidOperationException($"{what} exited before it listened on 127.0.0.1:{port}" +
+                    (diagnostics is null ? "" : "\n" + diagnostics()));
+            }
+            try
+            {
+                using var client = new TcpClient();
+                using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                await client.ConnectAsync("127.0.0.1", port, cts.Token);
+                return;
+            }
+            catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
+            {
+                last = e.Message;
+            }
+            await Task.Delay(100);
+        }
+        throw new TimeoutException($"{what} did not listen on 127.0.0.1:{port} within {timeout.TotalSeconds}s ({last})" +
+            (diagnostics is null ? "" : "\n" + diagnostics()));
+    }
+
     private static async Task<string> ReadLineAsync(NetworkStream stream, CancellationToken token)
     {
         var line = new StringBuilder();

@@ -66,6 +66,16 @@ public sealed class PostfixPeer : IPeer
     private string ConfigDir => Path.Combine(_root, "conf");
     private string LogFile => Path.Combine(_root, "postfix.log");
 
+    /// <summary>Files in one of Postfix's queues ("hold", "incoming", "active", "deferred"); empty when the queue does not exist.</summary>
+    public IReadOnlyList<string> QueueFiles(string queue)
+    {
+        var path = Path.Combine(_root, "queue", queue);
+        return Directory.Exists(path) ? Directory.GetFiles(path, "*", SearchOption.AllDirectories) : [];
+    }
+
+    /// <summary>The maillog_file so far.</summary>
+    public string MailLog => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "";
+
     /// <summary>Maildir of a virtual mailbox user.</summary>
     public string MaildirOf(string address) => Path.Combine(_root, "mail", address);
 
