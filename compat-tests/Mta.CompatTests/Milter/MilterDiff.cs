@@ -134,6 +134,7 @@ public static partial class MilterDiff
         bool strictMacros = false)
     {
         milter?.SetConnectAction(mc.ConnectAction);
+        var before = Snapshot(sink, milter, postfix.QueueFiles("hold").Count);
         var swaks = await s.SwaksAsync(Request(s, mc, postfix.Port));
         // Postfix queues first and delivers later: wait until incoming/active/deferred are empty.
         await Task.Delay(300);
@@ -141,7 +142,7 @@ public static partial class MilterDiff
             TimeSpan.FromSeconds(30), "Postfix to finish the message", postfix.DescribeLogs);
         var deferred = postfix.QueueFiles("deferred");
         Assert.True(deferred.Count == 0, "Postfix deferred the message (rig problem):\n" + postfix.MailLog);
-        return await OutcomeAsync(swaks, sink, milter, postfix.QueueFiles("hold").Count > 0, strictMacros);
+        return await OutcomeAsync(swaks, sink, milter, postfix.QueueFiles("hold").Count > before.Held, strictMacros, before);
     }
 
     /// <summary>Runs the case through our MTA (delivery happens before its reply).</summary>
@@ -149,11 +150,18 @@ public static partial class MilterDiff
         bool strictMacros = false)
     {
         milter?.SetConnectAction(mc.ConnectAction);
+        var before = Snapshot(sink, milter, mta.QueuedFiles().Count);
         var swaks = await s.SwaksAsync(Request(s, mc, mta.Port));
-        return await OutcomeAsync(swaks, sink, milter, mta.QueuedFiles().Count > 0, strictMacros);
+        return await OutcomeAsync(swaks, sink, milter, mta.QueuedFiles().Count > before.Held, strictMacros, before);
     }
 
-    private static async Task<SideOutcome> OutcomeAsync(SwaksResult swaks, SmtpSinkPeer sink, ScriptedMilterPeer? milter, bool held, bool strictMacros)
+    private sealed record Before(int Dumps, int Events, int Held);
+
+    private static Before Snapshot(SmtpSinkPeer sink, ScriptedMilterPeer? milter, int held) =>
+        new(sink.Dumps().Count, milter?.Events().Count ?? 0, held);
+
+    private static async Task<SideOutcome> OutcomeAsync(SwaksResult swaks, SmtpSinkPeer sink, ScriptedMilterPeer? milter, bool held, bool strictMacros,
+        Before before)
     {
         if (milter is not null)
         {
@@ -162,7 +170,7 @@ public static partial class MilterDiff
             {
                 await Wait.UntilAsync(() =>
                 {
-                    var ev = milter.Events();
+                    var ev = milter.Events().Skip(before.Events).ToList();
                     return ev.Count(e => e.Event == "close") >= ev.Count(e => e.Event == "negotiate");
                 }, TimeSpan.FromSeconds(10), "every milter connection to close");
             }
@@ -171,10 +179,10 @@ public static partial class MilterDiff
                 // Compared below: an MTA that keeps a milter connection open shows up as a missing close.
             }
         }
-        var dumps = sink.Dumps().Where(d => d.Message.Length > 0).ToList();
+        var dumps = sink.Dumps().Skip(before.Dumps).Where(d => d.Message.Length > 0).ToList();
         var delivered = string.Join("\n", dumps.Select(d =>
             $"MAIL {SizeParam().Replace(d.MailArgs, "")}\n" + string.Concat(d.RcptArgs.Select(r => $"RCPT {RcptArgs(r)}\n")) + "--\n" + OwnReceived(d.Message)));
-        var log = milter is null ? "" : NormaliseLog(milter.Events(), strictMacros);
+        var log = milter is null ? "" : NormaliseLog(milter.Events().Skip(before.Events).ToList(), strictMacros);
         return new SideOutcome(Replies(swaks), delivered, log, held, swaks.Transcript);
     }
 

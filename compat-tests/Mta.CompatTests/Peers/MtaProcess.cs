@@ -119,6 +119,14 @@ public sealed class MtaProcess : IPeer
         await Wait.ForGreetingAsync(Port, TimeSpan.FromSeconds(30), Name, () => process.HasExited, DescribeLogs);
     }
 
+    /// <summary>Runs "dotnet mta.dll queue ARGS -c FILE" (list, show ID, release ID ...) beside the running MTA.</summary>
+    public async Task<CommandResult> QueueCommandAsync(params string[] args)
+    {
+        var mtaDll = Path.Combine(AppContext.BaseDirectory, "mta.dll");
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        return await CommandRunner.RunAsync(dotnet, [mtaDll, "queue", .. args, "-c", _configFile], TimeSpan.FromSeconds(60));
+    }
+
     /// <summary>kill -9 of the MTA (no chance to clean up), then waits until it is gone.</summary>
     public Task KillAsync() => _lives[^1].KillHardAsync();
 
