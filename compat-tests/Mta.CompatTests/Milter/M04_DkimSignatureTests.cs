@@ -2,7 +2,7 @@
 // adds through our MTA verifies with an independent verifier: dkimpy (Debian python3-dkim) through
 // compat-tests/milters/dkim_verify.py, whose DNS function answers with the generated public key. Checked
 // for several message shapes (plain, folded/long headers, 8-bit body, multipart, CRLF file with a From:
-// rewritten to client.test). Controls that make the test able to fail: the same message through Postfix
+// rewritten to client.test, an unencoded 8-bit Subject). Controls that make the test able to fail: the same message through Postfix
 // verifies too (the verifier and key plumbing work), and the message delivered by our MTA with one body
 // byte changed does NOT verify.
 using System.Text;
@@ -40,6 +40,9 @@ public sealed class M04_DkimSignatureTests(ITestOutputHelper output)
         new() { Name = "8bit", Message = "From: Sender <sender@client.test>\nTo: bob@relay.test\nSubject: 8bit\nMIME-Version: 1.0\n" +
             "Content-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: 8bit\n\nCaf\u00e9 \u00fcber\n" },
         new() { Name = "mime", Message = FromClientTest("ham-mime2.eml") },
+        // An unencoded 8-bit (Latin-1) Subject: OpenDKIM signs Subject, so the milter must get its exact bytes.
+        new() { Name = "8bit-subject", Message = "From: Sender <sender@client.test>\nTo: bob@relay.test\nSubject: caf\u00e9 \u00fcber\n" +
+            "Date: Mon, 2 Feb 2026 10:00:00 +0000\n\nbody\n" },
         new() { Name = "crlf", Message = FromClientTest("ham-crlf-endings.eml") },
     ];
 

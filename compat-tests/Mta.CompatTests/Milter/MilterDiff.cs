@@ -9,12 +9,16 @@
 // Date:/Message-ID: or rewrite addresses (it would, for a client on inet_interfaces), which our MTA never does.
 //
 // Normalisations (each one is a thing that legitimately differs between two MTAs):
-//  R1 replies: only the commands MAIL, RCPT, DATA, "." (end of data) and a 421 anywhere are compared;
-//     greeting/EHLO/QUIT text names the software. For 2xx replies only the code is compared (Postfix says
+//  R1 replies: the commands MAIL, RCPT, DATA, "." (end of data) and a 421 anywhere are compared; of the
+//     greeting only the code (its text names the software); EHLO/QUIT not at all. For 2xx replies only the code is compared (Postfix says
 //     "Ok: queued as ID", ours "Ok: delivered as ID"); 4xx/5xx are compared with their full text.
 //  R2 delivered messages: each MTA's own Received: field ("... by mx.test ...") is replaced by the line
 //     "Received: <own>" in place (its position is compared, its text not: software, queue ID, date).
-//  R3 MAIL FROM arguments at the sink: SIZE=N dropped (the size includes the different Received:).
+//  R2b a message's own Return-Path: header is dropped on both sides (Postfix's cleanup drops it,
+//     message_drop_headers; ours passes it on: a relay difference unrelated to milters, reported).
+//  R3 MAIL FROM arguments at the sink: SIZE=N dropped (the size includes the different Received:), and
+//     BODY=8BITMIME (Postfix's cleanup declares 8-bit content it detects; ours only what the client declared;
+//     a relay difference unrelated to milters, reported).
 //  R3b RCPT TO arguments at the sink: "ORCPT=rfc822;ADDR" dropped when ADDR is that recipient itself: Postfix's
 //     smtp client always passes the original recipient on to a DSN-capable next hop, ours only a client-given
 //     ORCPT (a relay difference unrelated to milters; reported). A milter-set or different ORCPT stays.
@@ -25,6 +29,8 @@
 //     (Postfix has no queue ID before the first accepted RCPT; ours assigns it at MAIL), {mail_host} and
 //     {mail_mailer} (Postfix resolves the sender's next hop; ours does not send them) and {rcpt_host}
 //     (Postfix: the transport's nexthop "[127.0.0.1]:PORT"; ours "127.0.0.1") are left out.
+//  R4c consecutive "abort" events of one connection count as one: Postfix sends ABORT from its transaction
+//     reset and again from its session reset, and libmilter runs the abort callback for both.
 //  R5 held messages: Postfix's hold queue and our queue hold a message each; their files are not compared.
 using System.Text;
 using System.Text.RegularExpressions;
@@ -82,7 +88,7 @@ public sealed record SideOutcome(string Replies, string Delivered, string Milter
 /// <summary>Runs cases through Postfix and our MTA and normalises the outcomes.</summary>
 public static partial class MilterDiff
 {
-    [GeneratedRegex(@"\s+SIZE=\d+", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"\s+(SIZE=\d+|BODY=8BITMIME)", RegexOptions.IgnoreCase)]
     private static partial Regex SizeParam();
 
 
@@ -189,8 +195,8 @@ public static partial class MilterDiff
     /// <summary>R1.</summary>
     public static string Replies(SwaksResult swaks) =>
         string.Join("\n", swaks.Replies
-            .Where(r => r.Command is "MAIL" or "RCPT" or "DATA" or "." || r.Code == 421)
-            .Select(r => r.Code / 100 == 2 ? $"{r.Command} {r.Code}" : $"{r.Command} {StripPrefix(r.Text)}"));
+            .Where(r => r.Command is "GREETING" or "MAIL" or "RCPT" or "DATA" or "." || r.Code == 421)
+            .Select(r => r.Code / 100 == 2 || (r.Command == "GREETING" && r.Code != 421) ? $"{r.Command} {r.Code}" : $"{r.Command} {StripPrefix(r.Text)}"));
 
     private static string StripPrefix(string text) =>
         string.Join(" | ", text.Split('\n').Select(l => Regex.Replace(l, @"^(<-|<~|<\*\*|<~\*)\s+", "")));
@@ -205,7 +211,7 @@ public static partial class MilterDiff
             var (field, after) = Bytes.SplitFirstField(rest);
             if (field.Length == 0) break;
             outp.Append(field.StartsWith("Received:", StringComparison.OrdinalIgnoreCase) && field.Contains("by mx.test", StringComparison.Ordinal)
-                ? "Received: <own>\n" : field);
+                ? "Received: <own>\n" : field.StartsWith("Return-Path:", StringComparison.OrdinalIgnoreCase) ? "" : field);
             rest = after;
         }
         return outp + rest;
@@ -220,8 +226,11 @@ public static partial class MilterDiff
         foreach (var g in conns)
         {
             n++;
+            string? previous = null;
             foreach (var e in g)
             {
+                if (e.Event == "abort" && previous == "abort") continue;
+                previous = e.Event;
                 sb.Append($"[{n}] {e.Event}");
                 foreach (var p in e.Json.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))
                 {

@@ -114,6 +114,8 @@ public sealed class RealMilterPeer : IPeer
             skip_local = false;
             skip_authenticated = false;
             """);
+        // The rbl module (SURBL, URIBL, DBL, MSBL ...) only makes DNS queries, which all fail here.
+        File.WriteAllText(Path.Combine(root, "local.d", "rbl.conf"), "enabled = false;\n");
         string[] args =
         [
             "-i", "-f", "-c", Path.Combine(root, "rspamd.conf"), "--var", "CONFDIR=/etc/rspamd", "--var", $"LOCAL_CONFDIR={root}",
