@@ -27,12 +27,14 @@ public static class Wait
     }
 
     /// <summary>
-    /// Connects to 127.0.0.1:<paramref name="port"/> until the server sends a 220 greeting (then says QUIT).
+    /// Connects to 127.0.0.1:<paramref name="port"/> until the server sends a 220 greeting (then says QUIT); a test
+    /// whose milter makes the server refuse every connection passes the refusal codes it expects in <paramref name="readyCodes"/>.
     /// Fails early when <paramref name="isDead"/> reports that the server process exited.
     /// </summary>
     public static async Task<string> ForGreetingAsync(int port, TimeSpan timeout, string what, Func<bool>? isDead = null,
-        Func<string>? diagnostics = null)
+        Func<string>? diagnostics = null, IReadOnlyList<string>? readyCodes = null)
     {
+        readyCodes ??= ["220"];
         var clock = Stopwatch.StartNew();
         string last = "no connection yet";
         while (clock.Elapsed < timeout)
@@ -49,7 +51,7 @@ public static class Wait
                 await client.ConnectAsync("127.0.0.1", port, cts.Token);
                 var stream = client.GetStream();
                 var greeting = await ReadLineAsync(stream, cts.Token);
-                if (greeting.StartsWith("220", StringComparison.Ordinal))
+                if (readyCodes.Any(c => greeting.StartsWith(c, StringComparison.Ordinal)))
                 {
                     await stream.WriteAsync("QUIT\r\n"u8.ToArray(), cts.Token);
                     return greeting;

@@ -134,4 +134,24 @@ public sealed class M01_ScriptedMilterDiffTests(ITestOutputHelper output)
         Assert.True(differences.Count == 0,
             $"{differences.Count} of {cases.Count} case(s) differ between Postfix and our MTA (- P = Postfix only, + M = our MTA only):\n" + string.Join("\n", differences));
     }, timeoutSeconds: 600);
+
+    /// <summary>R4b off: every macro value per stage compared (i at MAIL/RCPT, {mail_host}, {mail_mailer}, {rcpt_host} included).</summary>
+    [Fact]
+    public Task Macros_at_every_stage_match_Postfix() => Scenario.RunAsync(output, async s =>
+    {
+        var pfMilter = s.Own(await Peers.ScriptedMilterPeer.StartAsync(s.Dir, "milter-pf"));
+        var mtaMilter = s.Own(await Peers.ScriptedMilterPeer.StartAsync(s.Dir, "milter-mta"));
+        var pfSink = await s.StartSinkAsync(name: "sink-pf");
+        var mtaSink = await s.StartSinkAsync(name: "sink-mta");
+        var postfix = await s.StartPostfixAsync(new Peers.PostfixOptions
+        {
+            Transports = new Dictionary<string, string> { ["relay.test"] = "smtp:" + pfSink.NextHop },
+            ExtraMainCf = MilterDiff.PostfixMilterCf(pfMilter.Endpoint),
+        });
+        var mta = await s.StartMtaAsync(c => MilterDiff.MtaMilterCf(c, mtaMilter.Endpoint, mtaSink.Port));
+        var mc = Cases["eom-continue"];
+        var p = await MilterDiff.ThroughPostfixAsync(s, mc, postfix, pfSink, pfMilter, strictMacros: true);
+        var m = await MilterDiff.ThroughMtaAsync(s, mc, mta, mtaSink, mtaMilter, strictMacros: true);
+        MilterDiff.AssertSame(s, p, m);
+    }, timeoutSeconds: 150);
 }

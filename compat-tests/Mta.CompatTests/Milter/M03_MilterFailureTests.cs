@@ -51,6 +51,9 @@ public sealed class M03_MilterFailureTests(ITestOutputHelper output)
         return (broken.Endpoint, broken);
     }
 
+    // A milter that fails at CONNECT may make every greeting a refusal (421 for shutdown; Postfix: 554 for reject).
+    private static readonly string[] ReadyCodes = ["220", "421", "554"];
+
     private static string Message(string failure) =>
         failure == "hang-at-eom" ? Messages.Plain("X-Test-Action: sleep 6") : Messages.Plain();
 
@@ -66,6 +69,7 @@ public sealed class M03_MilterFailureTests(ITestOutputHelper output)
             c.Set("milter_command_timeout", "2s");
             c.Set("milter_content_timeout", "2s");
             c.Set("milter_connect_timeout", "2s");
+            c.ReadyGreetingCodes = ReadyCodes;
         });
         var mc = new MailCase { Name = $"{failure}-{action}", Message = Message(failure) };
 
@@ -114,7 +118,7 @@ public sealed class M03_MilterFailureTests(ITestOutputHelper output)
         var held = (await mta.QueueCommandAsync("list")).Output.Split('\n').Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^[0-9A-Za-z]+[!*]?\s"));
         Assert.True(stored + held >= accepted, $"{accepted} message(s) got 250 but only {stored} reached the sink and {held} are queued");
         Assert.Equal(first.Replies, second.Replies);
-        await Wait.ForGreetingAsync(mta.Port, TimeSpan.FromSeconds(10), "the MTA after both sessions");
+        await Wait.ForGreetingAsync(mta.Port, TimeSpan.FromSeconds(10), "the MTA after both sessions", readyCodes: ReadyCodes);
 
         if (action == "shutdown")
         {
@@ -126,6 +130,7 @@ public sealed class M03_MilterFailureTests(ITestOutputHelper output)
         var postfix = await s.StartPostfixAsync(new PostfixOptions
         {
             Transports = new Dictionary<string, string> { ["relay.test"] = "smtp:" + pfSink.NextHop },
+            ReadyGreetingCodes = ReadyCodes,
             ExtraMainCf = MilterDiff.PostfixMilterCf(pfEndpoint, action,
                 "milter_command_timeout = 2s", "milter_content_timeout = 2s", "milter_connect_timeout = 2s"),
         });

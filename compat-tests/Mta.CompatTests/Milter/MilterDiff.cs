@@ -25,7 +25,7 @@
 //  R4 milter log: macros i (queue ID; only its presence is compared), v (software name and version),
 //     {daemon_port}, {client_port} (ports of the run) are reduced to "<set>"; milter connections without a
 //     HELO event (the rig's own 220 probes) are left out; connection numbers are renumbered from 1.
-//  R4b (not in StrictMacros mode, which M02 uses to show these as findings): macros i at MAIL and RCPT
+//  R4b (not with strictMacros, which M01's Macros_at_every_stage_match_Postfix uses to show these as findings): macros i at MAIL and RCPT
 //     (Postfix has no queue ID before the first accepted RCPT; ours assigns it at MAIL), {mail_host} and
 //     {mail_mailer} (Postfix resolves the sender's next hop; ours does not send them) and {rcpt_host}
 //     (Postfix: the transport's nexthop "[127.0.0.1]:PORT"; ours "127.0.0.1") are left out.

@@ -21,6 +21,9 @@ public sealed class MtaConfig
     /// <summary>data_directory (queue under queue/, local Maildirs under mail/&lt;address&gt;/).</summary>
     public string DataDirectory { get; private set; } = "";
 
+    /// <summary>Greeting codes that mean "started" (a milter failing at CONNECT may make every greeting 421 or 554).</summary>
+    public IReadOnlyList<string> ReadyGreetingCodes { get; set; } = ["220"];
+
     /// <summary>Parameters passed with -o name=value after the file.</summary>
     public List<KeyValuePair<string, string>> Overrides { get; } = [];
 
@@ -116,7 +119,7 @@ public sealed class MtaProcess : IPeer
         }
         var process = ChildProcess.Start(_name, dotnet, args);
         _lives.Add(process);
-        await Wait.ForGreetingAsync(Port, TimeSpan.FromSeconds(30), Name, () => process.HasExited, DescribeLogs);
+        await Wait.ForGreetingAsync(Port, TimeSpan.FromSeconds(30), Name, () => process.HasExited, DescribeLogs, Config.ReadyGreetingCodes);
     }
 
     /// <summary>Runs "dotnet mta.dll queue ARGS -c FILE" (list, show ID, release ID ...) beside the running MTA.</summary>

@@ -35,6 +35,9 @@ public sealed record PostfixOptions
     /// <summary>Offer STARTTLS with a self-signed certificate made by openssl (smtpd_tls_security_level = may).</summary>
     public bool StartTls { get; init; }
 
+    /// <summary>Greeting codes that mean "started" (a milter failing at CONNECT may make every greeting 554 or 421).</summary>
+    public IReadOnlyList<string> ReadyGreetingCodes { get; init; } = ["220"];
+
     /// <summary>Extra main.cf lines.</summary>
     public IReadOnlyList<string> ExtraMainCf { get; init; } = [];
 }
@@ -132,7 +135,7 @@ public sealed class PostfixPeer : IPeer
         await File.WriteAllTextAsync(Path.Combine(conf, "master.cf"), MasterCf(peer.Port));
         await peer.PostfixAsync("check");
         await peer.PostfixAsync("start");
-        await Wait.ForGreetingAsync(peer.Port, TimeSpan.FromSeconds(20), peer.Name, null, peer.DescribeLogs);
+        await Wait.ForGreetingAsync(peer.Port, TimeSpan.FromSeconds(20), peer.Name, null, peer.DescribeLogs, options.ReadyGreetingCodes);
         var pidFile = Path.Combine(root, "queue", "pid", "master.pid");
         peer._masterPid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim());
         return peer;
