@@ -34,6 +34,12 @@ public sealed record SwaksRequest
     /// <summary>A corpus file name sent as the message (--data FILE); null sends swaks' built-in test message.</summary>
     public string? CorpusMessage { get; init; }
 
+    /// <summary>An absolute path of a message file sent with --data (instead of <see cref="CorpusMessage"/>).</summary>
+    public string? DataFile { get; init; }
+
+    /// <summary>The HELO/EHLO name (--helo).</summary>
+    public string Helo { get; init; } = "client.test";
+
     /// <summary>LMTP instead of SMTP (--protocol LMTP).</summary>
     public bool Lmtp { get; init; }
 
@@ -49,7 +55,7 @@ public sealed record SwaksRequest
         var args = new List<string>
         {
             "--server", Server, "--port", Port.ToString(CultureInfo.InvariantCulture),
-            "--helo", "client.test", "--from", From, "--to", string.Join(',', To),
+            "--helo", Helo, "--from", From, "--to", string.Join(',', To),
             "--timeout", $"{TimeoutSeconds}s", "--show-time-lapse", "i",
         };
         if (Lmtp) { args.AddRange(["--protocol", "LMTP"]); }
@@ -57,6 +63,7 @@ public sealed record SwaksRequest
         if (QuitAfter is not null) { args.AddRange(["--quit-after", QuitAfter]); }
         if (StartTls) { args.Add("-tls"); }
         if (CorpusMessage is not null) { args.AddRange(["--data", Corpus.PathOf(CorpusMessage)]); }
+        if (DataFile is not null) { args.AddRange(["--data", DataFile]); }
         return args;
     }
 }

@@ -28,6 +28,9 @@ public sealed class MtaConfig
     /// <summary>data_directory (queue under queue/, local Maildirs under mail/&lt;address&gt;/).</summary>
     public string DataDirectory { get; private set; } = "";
 
+    /// <summary>Greeting codes that mean "started" (a milter failing at CONNECT may make every greeting 421 or 554).</summary>
+    public IReadOnlyList<string> ReadyGreetingCodes { get; set; } = ["220"];
+
     /// <summary>Parameters passed with -o name=value after the file.</summary>
     public List<KeyValuePair<string, string>> Overrides { get; } = [];
 
@@ -170,7 +173,15 @@ public sealed class MtaProcess : IPeer
         }
         var process = ChildProcess.Start(_name, dotnet, args);
         _lives.Add(process);
-        await Wait.ForGreetingAsync(Port, TimeSpan.FromSeconds(30), Name, () => process.HasExited, DescribeLogs, Host);
+        await Wait.ForGreetingAsync(Port, TimeSpan.FromSeconds(30), Name, () => process.HasExited, DescribeLogs, Host, Config.ReadyGreetingCodes);
+    }
+
+    /// <summary>Runs "dotnet mta.dll queue ARGS -c FILE" (list, show ID, release ID ...) beside the running MTA.</summary>
+    public async Task<CommandResult> QueueCommandAsync(params string[] args)
+    {
+        var mtaDll = Path.Combine(AppContext.BaseDirectory, "mta.dll");
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        return await CommandRunner.RunAsync(dotnet, [mtaDll, "queue", .. args, "-c", _configFile], TimeSpan.FromSeconds(60));
     }
 
     /// <summary>kill -9 of the MTA (no chance to clean up), then waits until it is gone.</summary>

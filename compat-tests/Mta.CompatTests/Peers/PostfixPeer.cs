@@ -48,6 +48,9 @@ public sealed record PostfixOptions
     /// <summary>relay_domains; null for the domains of <see cref="Transports"/>.</summary>
     public IReadOnlyList<string>? RelayDomains { get; init; }
 
+    /// <summary>Greeting codes that mean "started" (a milter failing at CONNECT may make every greeting 554 or 421).</summary>
+    public IReadOnlyList<string> ReadyGreetingCodes { get; init; } = ["220"];
+
     /// <summary>Extra main.cf lines (Postfix uses the last setting of a parameter, so these may override the ones above).</summary>
     public IReadOnlyList<string> ExtraMainCf { get; init; } = [];
 }
@@ -82,6 +85,16 @@ public sealed class PostfixPeer : IPeer
 
     private string ConfigDir => Path.Combine(_root, "conf");
     private string LogFile => Path.Combine(_root, "postfix.log");
+
+    /// <summary>Files in one of Postfix's queues ("hold", "incoming", "active", "deferred"); empty when the queue does not exist.</summary>
+    public IReadOnlyList<string> QueueFiles(string queue)
+    {
+        var path = Path.Combine(_root, "queue", queue);
+        return Directory.Exists(path) ? Directory.GetFiles(path, "*", SearchOption.AllDirectories) : [];
+    }
+
+    /// <summary>The maillog_file so far.</summary>
+    public string MailLog => File.Exists(LogFile) ? File.ReadAllText(LogFile) : "";
 
     /// <summary>Maildir of a virtual mailbox user.</summary>
     public string MaildirOf(string address) => Path.Combine(_root, "mail", address);
@@ -139,7 +152,7 @@ public sealed class PostfixPeer : IPeer
         await File.WriteAllTextAsync(Path.Combine(conf, "master.cf"), MasterCf(options.ListenAddress, peer.Port));
         await peer.PostfixAsync("check");
         await peer.PostfixAsync("start");
-        await Wait.ForGreetingAsync(peer.Port, TimeSpan.FromSeconds(20), peer.Name, null, peer.DescribeLogs, options.ListenAddress);
+        await Wait.ForGreetingAsync(peer.Port, TimeSpan.FromSeconds(20), peer.Name, null, peer.DescribeLogs, options.ListenAddress, options.ReadyGreetingCodes);
         var pidFile = Path.Combine(root, "queue", "pid", "master.pid");
         peer._masterPid = int.Parse((await File.ReadAllTextAsync(pidFile)).Trim());
         return peer;

@@ -69,6 +69,7 @@ public sealed class MilterChain : IAsyncDisposable
     private readonly TimeProvider _time;
     private string? _quarantine;
     private bool _abortPending;
+    private bool _inTransaction;
 
     /// <summary>Creates the chain; nothing is connected until <see cref="ConnectAsync"/>.</summary>
     public MilterChain(IReadOnlyList<MilterSpec> specs, MilterOptions options, ILogger log, TimeProvider time)
@@ -125,7 +126,9 @@ public sealed class MilterChain : IAsyncDisposable
         if (StickyReply != null) return new MilterStageResult(MilterVerdict.Refuse, StickyReply);
         await FlushAbortAsync().ConfigureAwait(false);
         _quarantine = null;
-        return await EventAsync((c, t) => c.MailAsync(argv, Macros, t), ct).ConfigureAwait(false);
+        var r = await EventAsync((c, t) => c.MailAsync(argv, Macros, t), ct).ConfigureAwait(false);
+        _inTransaction = r.Verdict != MilterVerdict.Refuse;
+        return r;
     }
 
     /// <summary>RCPT TO; a refusal applies to this recipient only.</summary>
@@ -380,11 +383,20 @@ public sealed class MilterChain : IAsyncDisposable
             catch (MilterProtocolException e) { Fail(slot, e); }
         }
         _quarantine = null;
+        _inTransaction = false;
     }
 
     /// <summary>QUIT at the end of the SMTP session and close every connection.</summary>
     public async ValueTask DisposeAsync()
     {
+        // Like Postfix (mail_reset before QUIT): a transaction still open at disconnect - e.g. every RCPT was
+        // refused, or the client quit after RCPT - and the one just finished are ended with ABORT, so the milter's
+        // abort callback runs before close.
+        if (_abortPending || _inTransaction)
+        {
+            _abortPending = false;
+            await AbortAsync().ConfigureAwait(false);
+        }
         foreach (var slot in _slots)
         {
             if (slot.Client is null) continue;
