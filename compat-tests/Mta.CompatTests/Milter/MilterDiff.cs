@@ -14,6 +14,7 @@
 //     "Ok: queued as ID", ours "Ok: delivered as ID"); 4xx/5xx are compared with their full text.
 //  R2 delivered messages: each MTA's own Received: field ("... by mx.test ...") is replaced by the line
 //     "Received: <own>" in place (its position is compared, its text not: software, queue ID, date).
+//  R2c/R2d header name blanks before the colon and Postfix's splitting of lines over 998 characters (see RelayShape).
 //  R2b a message's own Return-Path: header is dropped on both sides (Postfix's cleanup drops it,
 //     message_drop_headers; ours passes it on: a relay difference unrelated to milters, reported).
 //  R3 MAIL FROM arguments at the sink: SIZE=N dropped (the size includes the different Received:), and
@@ -29,6 +30,8 @@
 //     (Postfix has no queue ID before the first accepted RCPT; ours assigns it at MAIL), {mail_host} and
 //     {mail_mailer} (Postfix resolves the sender's next hop; ours does not send them) and {rcpt_host}
 //     (Postfix: the transport's nexthop "[127.0.0.1]:PORT"; ours "127.0.0.1") are left out.
+//  R4d a message's own Return-Path: header event is left out of the milter log (R2b: Postfix's cleanup drops the
+//     header before milters see it; our MTA relays the message unchanged, as RFC 5321 4.4 requires of a relay).
 //  R4c consecutive "abort" events of one connection count as one: Postfix sends ABORT from its transaction
 //     reset and again from its session reset, and libmilter runs the abort callback for both.
 //  R5 held messages: Postfix's hold queue and our queue hold a message each; their files are not compared.
@@ -201,6 +204,17 @@ public static partial class MilterDiff
     private static string StripPrefix(string text) =>
         string.Join(" | ", text.Split('\n').Select(l => Regex.Replace(l, @"^(<-|<~|<\*\*|<~\*)\s+", "")));
 
+    /// <summary>
+    /// R2c: blanks before a header name's colon are removed ("X-Name-Blank : v" -> "X-Name-Blank: v": Postfix's cleanup
+    /// rewrites the name, ours relays it unchanged); R2d: a field over 998 characters that Postfix's SMTP client split
+    /// (smtp_line_length_limit) is unsplit on both sides (ours relays the line unchanged). Relay differences, reported.
+    /// </summary>
+    private static string RelayShape(string field)
+    {
+        var f = Regex.Replace(field, @"^([^:\s]+)[ \t]+:", "$1:");
+        return f.Length > 998 ? Regex.Replace(f, @"\n[ \t]", "") : f;
+    }
+
     /// <summary>R2.</summary>
     public static string OwnReceived(string message)
     {
@@ -211,7 +225,7 @@ public static partial class MilterDiff
             var (field, after) = Bytes.SplitFirstField(rest);
             if (field.Length == 0) break;
             outp.Append(field.StartsWith("Received:", StringComparison.OrdinalIgnoreCase) && field.Contains("by mx.test", StringComparison.Ordinal)
-                ? "Received: <own>\n" : field.StartsWith("Return-Path:", StringComparison.OrdinalIgnoreCase) ? "" : field);
+                ? "Received: <own>\n" : field.StartsWith("Return-Path:", StringComparison.OrdinalIgnoreCase) ? "" : RelayShape(field));
             rest = after;
         }
         return outp + rest;
@@ -230,6 +244,8 @@ public static partial class MilterDiff
             foreach (var e in g)
             {
                 if (e.Event == "abort" && previous == "abort") continue;
+                if (e.Event == "header" && e.Json.TryGetProperty("name", out var hn) && string.Equals(hn.GetString(), "Return-Path", StringComparison.OrdinalIgnoreCase))
+                    continue; // R4d: a message's own Return-Path: (see R2b)
                 previous = e.Event;
                 sb.Append($"[{n}] {e.Event}");
                 foreach (var p in e.Json.EnumerateObject().OrderBy(p => p.Name, StringComparer.Ordinal))

@@ -69,8 +69,12 @@ public static class MilterPacketWriter
     /// <summary><c>R</c>: argv (<c>&lt;recipient&gt;</c>\0 then each ESMTP parameter\0).</summary>
     public static void WriteRcpt(IBufferWriter<byte> writer, IReadOnlyList<string> argv) => WriteStrings(writer, MilterCommand.Rcpt, argv);
 
-    /// <summary><c>L</c>: name\0value\0 (value already formatted for the milter, see <see cref="MilterHeaderFormat"/>).</summary>
-    public static void WriteHeader(IBufferWriter<byte> writer, string name, string value) => WriteStrings(writer, MilterCommand.Header, [name, value]);
+    /// <summary>
+    /// <c>L</c>: name\0value\0 (value already formatted for the milter, see <see cref="MilterHeaderFormat"/>).
+    /// Name and value are byte strings: each char is one byte (Latin-1), so header bytes that are not UTF-8
+    /// reach the milter unchanged, as Postfix passes them (a UTF-8 header decoded as Latin-1 round-trips too).
+    /// </summary>
+    public static void WriteHeader(IBufferWriter<byte> writer, string name, string value) => WriteStrings(writer, MilterCommand.Header, [name, value], Encoding.Latin1);
 
     /// <summary><c>U</c>: the full command line\0.</summary>
     public static void WriteUnknown(IBufferWriter<byte> writer, string commandLine) => WriteStrings(writer, MilterCommand.Unknown, [commandLine]);
@@ -91,13 +95,23 @@ public static class MilterPacketWriter
     }
 
     /// <summary>A packet whose payload is the given strings, each NUL-terminated.</summary>
-    public static void WriteStrings(IBufferWriter<byte> writer, byte command, IReadOnlyList<string> strings)
+    /// <param name="writer">destination.</param>
+    /// <param name="command">the command byte.</param>
+    /// <param name="strings">the strings, each cut at its first NUL.</param>
+    /// <param name="encoding">UTF-8 (default), or Latin-1 for byte strings (header events).</param>
+    public static void WriteStrings(IBufferWriter<byte> writer, byte command, IReadOnlyList<string> strings, Encoding? encoding = null)
     {
+        encoding ??= Utf8;
         int len = 0;
-        foreach (var s in strings) len += StringSize(s);
+        foreach (var s in strings) len += encoding.GetByteCount(CutAtNul(s)) + 1;
         var span = Begin(writer, command, len);
         int pos = 0;
-        foreach (var s in strings) pos += PutString(span[pos..], s);
+        foreach (var s in strings)
+        {
+            int n = encoding.GetBytes(CutAtNul(s), span[pos..]);
+            span[pos + n] = 0;
+            pos += n + 1;
+        }
         writer.Advance(5 + len);
     }
 

@@ -82,8 +82,8 @@ public sealed class HeaderBlock
 
     /// <summary>
     /// Splits header lines. Stops at the empty line (consumed included) or at the first line that is neither
-    /// a header nor a continuation (not consumed). Values are decoded as UTF-8 for milters; the exact bytes
-    /// are kept for writing back.
+    /// a header nor a continuation (not consumed). Names and values are byte strings (Latin-1: one char per
+    /// byte), so 8-bit header bytes reach milters unchanged; the exact bytes are also kept for writing back.
     /// </summary>
     private static List<(string Name, string Value, byte[] Raw)> Split(ReadOnlySpan<byte> data, out int consumed, out bool separator)
     {
@@ -121,6 +121,9 @@ public sealed class HeaderBlock
         return result;
     }
 
+    /// <summary>Text (e.g. a header value from a milter, decoded as UTF-8) as a byte string: its UTF-8 bytes, one char each.</summary>
+    public static string ToByteString(string text) => Encoding.Latin1.GetString(Encoding.UTF8.GetBytes(text));
+
     private static bool IsFieldName(ReadOnlySpan<byte> name)
     {
         name = name.TrimEnd(" \t"u8); // Postfix tolerates "Name :"; the milter sees the name without the blanks
@@ -133,14 +136,15 @@ public sealed class HeaderBlock
     {
         var trimmed = raw.EndsWith("\r\n"u8) ? raw[..^2] : raw.EndsWith("\n"u8) ? raw[..^1] : raw;
         int colon = trimmed.IndexOf((byte)':');
-        string name = Encoding.UTF8.GetString(trimmed[..colon]);
-        string value = Encoding.UTF8.GetString(trimmed[(colon + 1)..]).Replace("\r\n", "\n").Replace("\n", "\r\n");
+        string name = Encoding.Latin1.GetString(trimmed[..colon]);
+        string value = Encoding.Latin1.GetString(trimmed[(colon + 1)..]).Replace("\r\n", "\n").Replace("\n", "\r\n");
         return (name, value, raw.ToArray());
     }
 
     /// <summary>
     /// Writes <paramref name="headers"/> (edited) as CRLF lines followed by the empty line. Headers that are
-    /// the same instances as read keep their exact original bytes (CRLF-normalised).
+    /// the same instances as read keep their exact original bytes; others are byte strings (see
+    /// <see cref="ToByteString"/>) written one byte per char.
     /// </summary>
     public byte[] Write(IReadOnlyList<MessageHeader> headers)
     {
@@ -154,7 +158,7 @@ public sealed class HeaderBlock
             }
             else
             {
-                ms.Write(Encoding.UTF8.GetBytes(h.ToWireString()));
+                ms.Write(Encoding.Latin1.GetBytes(h.ToWireString()));
                 ms.Write("\r\n"u8);
             }
         }

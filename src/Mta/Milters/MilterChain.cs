@@ -86,7 +86,10 @@ public sealed class MilterChain : IAsyncDisposable
     /// <summary>A reply decided at CONNECT or HELO that applies to every later MAIL FROM, or null.</summary>
     public SmtpReply? StickyReply { get; private set; }
 
-    /// <summary>Connects every milter and reports the SMTP client (CONNECT event).</summary>
+    /// <summary>
+    /// Connects every milter and reports the SMTP client (CONNECT event). A 421 or 5xx decision is returned for
+    /// the greeting (Postfix: 421 closes, 5xx becomes a 554 greeting); another 4xx is kept for MAIL FROM.
+    /// </summary>
     public async Task<MilterStageResult> ConnectAsync(string clientName, EndPoint? remote, CancellationToken ct)
     {
         foreach (var slot in _slots)
@@ -110,7 +113,12 @@ public sealed class MilterChain : IAsyncDisposable
             catch (MilterProtocolException e) { Fail(slot, e); }
         }
         var r = await EventAsync((c, t) => c.ConnectEventAsync(clientName, remote, Macros, t), ct).ConfigureAwait(false);
-        return Sticky(r);
+        if (r.Verdict == MilterVerdict.Refuse && r.Reply!.Code is >= 400 and < 500 and not 421)
+        {
+            StickyReply = r.Reply; // Postfix: other 4xx at CONNECT -> normal 220, MAIL refused later
+            return MilterStageResult.Continue;
+        }
+        return r.Verdict == MilterVerdict.Discard ? MilterStageResult.Continue : r;
     }
 
     /// <summary>HELO/EHLO (also after STARTTLS).</summary>
@@ -279,7 +287,7 @@ public sealed class MilterChain : IAsyncDisposable
                             (newBody ??= []).AddRange(rb.Body.ToArray());
                             break;
                         case MilterModification.AddHeader or MilterModification.InsertHeader or MilterModification.ChangeHeader:
-                            editor.Apply(m, leadingSpace);
+                            editor.Apply(AsByteStrings(m), leadingSpace);
                             headersChanged = true;
                             break;
                         default:
@@ -303,6 +311,15 @@ public sealed class MilterChain : IAsyncDisposable
             QuarantineReason = _quarantine,
         };
     }
+
+    /// <summary>Header edits carry text decoded as UTF-8; the header block holds byte strings (HeaderBlock).</summary>
+    private static MilterModification AsByteStrings(MilterModification m) => m switch
+    {
+        MilterModification.AddHeader a => a with { Name = HeaderBlock.ToByteString(a.Name), Value = HeaderBlock.ToByteString(a.Value) },
+        MilterModification.InsertHeader i => i with { Name = HeaderBlock.ToByteString(i.Name), Value = HeaderBlock.ToByteString(i.Value) },
+        MilterModification.ChangeHeader c => c with { Name = HeaderBlock.ToByteString(c.Name), Value = HeaderBlock.ToByteString(c.Value) },
+        _ => m,
+    };
 
     /// <summary>Sends headers, EOH and body; returns a final response if the milter decided early, else null.</summary>
     private async Task<MilterResponse?> SendContentAsync(MilterClient client, IReadOnlyList<MessageHeader> headers, byte[]? body,

@@ -93,7 +93,25 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         m["{client_ptr}"] = session.ClientName;
         if (remote != null) m["{client_port}"] = remote.Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var r = await _milters.ConnectAsync(session.ClientName, session.RemoteEndPoint, ct).ConfigureAwait(false);
-        return MilterRefusal(r, "CONNECT", session, "");
+        if (MilterRefusal(r, "CONNECT", session, "") is not { } refusal) return null;
+        // Postfix smtpd: 421 -> "421 <host> Service unavailable - try again later" and close;
+        // 5xx -> "554 <host> ESMTP not accepting connections", the session stays until QUIT (RFC 5321 3.1).
+        return refusal.Code == 421
+            ? new SmtpReply(421, null, $"{_identity.MyHostname} Service unavailable - try again later")
+            : new SmtpReply(554, null, $"{_identity.MyHostname} ESMTP not accepting connections");
+    }
+
+    /// <summary>Postfix's {rcpt_mailer}/{mail_mailer}: the transport name.</summary>
+    private static string MailerName(NextHop hop) => hop.Transport.ToString().ToLowerInvariant();
+
+    /// <summary>Postfix's {rcpt_host}/{mail_host}: the next hop as transport(5) writes it ([host]:port, host, domain).</summary>
+    private string NextHopText(NextHop hop)
+    {
+        if (hop.Transport == TransportKind.Local) return _identity.MyHostname;
+        if (hop.UnixSocketPath != null) return "unix:" + hop.UnixSocketPath;
+        var host = hop.SuppressMx ? "[" + hop.Host + "]" : hop.Host;
+        int defaultPort = hop.Transport == TransportKind.Lmtp ? 24 : 25;
+        return hop.Port != 0 && hop.Port != defaultPort ? $"{host}:{hop.Port}" : host;
     }
 
     private static IPAddress Mapped(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
@@ -127,8 +145,15 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         _discard = false;
         if (await _checks.MailAsync(session, sender, parameters, _queueId, cancellationToken).ConfigureAwait(false) is { } refused) return refused;
         if (_milters is null) return null;
-        _milters.Macros["i"] = _queueId;
+        _milters.Macros.Remove("i"); // Postfix knows the queue ID only after the first accepted RCPT
         _milters.Macros["{mail_addr}"] = sender.Address;
+        if (_router != null && !sender.IsNull && sender.Domain.Length > 0)
+        {
+            var hop = _router.Route(sender);
+            _milters.Macros["{mail_mailer}"] = MailerName(hop);
+            _milters.Macros["{mail_host}"] = NextHopText(hop);
+        }
+        else { _milters.Macros.Remove("{mail_mailer}"); _milters.Macros.Remove("{mail_host}"); }
         var r = await _milters.MailAsync(MailArgv(sender, parameters), cancellationToken).ConfigureAwait(false);
         return MilterRefusal(r, "MAIL", session, $" from=<{sender.Address}>");
     }
@@ -172,13 +197,17 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
             if (_router != null)
             {
                 var hop = _router.Route(recipient);
-                _milters.Macros["{rcpt_mailer}"] = hop.Transport.ToString().ToLowerInvariant();
-                _milters.Macros["{rcpt_host}"] = hop.Transport == TransportKind.Local ? _identity.MyHostname : hop.Host;
+                _milters.Macros["{rcpt_mailer}"] = MailerName(hop);
+                _milters.Macros["{rcpt_host}"] = NextHopText(hop);
             }
             var r = await _milters.RcptAsync(RcptArgv(recipient, parameters), cancellationToken).ConfigureAwait(false);
             if (MilterRefusal(r, "RCPT", session, $" from=<{session.Transaction!.Sender.Address}> to=<{recipient.Address}>") is { } milterRefusal) return milterRefusal;
         }
-        if (session.Transaction!.Recipients.Count == 0) _log.LogInformation("{QueueId}: client={Client}", _queueId, _client);
+        if (session.Transaction!.Recipients.Count == 0)
+        {
+            _log.LogInformation("{QueueId}: client={Client}", _queueId, _client);
+            if (_milters != null) _milters.Macros["i"] = _queueId!;
+        }
         return null;
     }
 

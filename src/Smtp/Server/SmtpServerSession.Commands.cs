@@ -11,6 +11,7 @@ namespace Mta.Smtp.Server;
 public sealed partial class SmtpServerSession
 {
     private static readonly SmtpReply Ok = new(250, "2.0.0", "Ok");
+    private static readonly SmtpReply NoService = new(503, "5.5.1", "Error: no SMTP service here (the greeting was 554); send QUIT");
 
     /// <summary>Executes one command line; returns true when the rest of the input must be discarded (STARTTLS).</summary>
     private async Task<bool> ExecuteCommandLineAsync(ReadOnlySequence<byte> line)
@@ -31,6 +32,14 @@ public sealed partial class SmtpServerSession
         {
             Count(verbName, ok: false);
             await EndWithAsync(new SmtpReply(221, "2.7.0", "Error: I can break rules, too. Goodbye."), SessionEndReason.ProtocolViolation).ConfigureAwait(false);
+            return false;
+        }
+
+        if (_greetingRefused && cmd.Verb != SmtpVerb.Quit)
+        {
+            Count(verbName, ok: false);
+            if (cmd.Verb == SmtpVerb.Bdat) { BeginDiscardChunk(cmd, NoService); return false; }
+            await ReplyErrorAsync(NoService).ConfigureAwait(false);
             return false;
         }
 

@@ -34,6 +34,7 @@ public sealed partial class SmtpServerSession
     private volatile bool _sessionExpired;
     private volatile bool _shutdownRequested;
     private bool _pendingOutput;
+    private bool _greetingRefused;
 
     /// <param name="transport">the connection.</param>
     /// <param name="handler">the host's stage decisions.</param>
@@ -63,6 +64,14 @@ public sealed partial class SmtpServerSession
         try
         {
             var refusal = await _handler.OnConnectAsync(_context, _hardStop).ConfigureAwait(false);
+            if (refusal is { Code: 554 })
+            {
+                // RFC 5321 3.1: a 554 greeting keeps the connection; every command but QUIT gets 503.
+                await SendAsync(refusal, flush: true).ConfigureAwait(false);
+                _greetingRefused = true;
+                await ReadLoopAsync().ConfigureAwait(false);
+                return;
+            }
             if (refusal != null)
             {
                 await SendAsync(refusal, flush: true).ConfigureAwait(false);

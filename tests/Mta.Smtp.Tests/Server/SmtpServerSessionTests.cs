@@ -256,6 +256,19 @@ public class SmtpServerSessionTests
     }
 
     [Fact]
+    public async Task A_554_greeting_keeps_the_connection_and_answers_503_until_quit()
+    {
+        var h = new RecordingHandler { Connect = new SmtpReply(554, null, "mx.test ESMTP not accepting connections") };
+        await using var s = new SessionHarness(handler: h);
+        Assert.Equal("554 mx.test ESMTP not accepting connections\r\n", await s.ReplyAsync());
+        Assert.StartsWith("503 5.5.1", await s.CommandAsync("EHLO c"));
+        Assert.StartsWith("503 5.5.1", await s.CommandAsync("MAIL FROM:<a@b>"));
+        Assert.Equal("221 2.0.0 Bye\r\n", await s.CommandAsync("QUIT"));
+        await s.ServerClosedAsync();
+        Assert.DoesNotContain(h.Calls, c => c.StartsWith("helo") || c.StartsWith("mail"));
+    }
+
+    [Fact]
     public async Task Recipient_refusal_is_per_recipient_and_data_needs_one_accepted()
     {
         var h = new RecordingHandler { Rcpt = r => r.LocalPart == "no" ? new SmtpReply(554, "5.7.1", $"{r}: Relay access denied") : null };
