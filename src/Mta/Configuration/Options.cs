@@ -95,6 +95,16 @@ public sealed class DeliveryOptions
     public string TlsSecurityLevel { get; set; } = "";
     [Parameter("smtp_mx_address_limit", "5", "Maximum number of MX host addresses tried per delivery.")]
     public int MxAddressLimit { get; set; }
+    [Parameter("smtp_connection_cache_on_demand", "yes", "Keep the SMTP/LMTP connection to a next hop open after a completed transaction and reuse it for the next message to the same endpoint (IP:port or socket, transport, TLS state, HELO name); Postfix CONNECTION_CACHE_README. Here every delivery uses the cache, as pre-queue relay has no queue backlog to wait for.")]
+    public bool ConnectionCacheOnDemand { get; set; }
+    [Parameter("smtp_connection_cache_time_limit", "2s", "How long an idle cached connection stays open before it is closed (QUIT, best effort).")]
+    public TimeSpan ConnectionCacheTimeLimit { get; set; }
+    [Parameter("smtp_connection_reuse_count_limit", "0", "How many times a connection may be reused before it is closed (0 = no limit).")]
+    public int ConnectionReuseCountLimit { get; set; }
+    [Parameter("smtp_connection_reuse_time_limit", "300s", "How long after it was opened a connection may still be reused; older ones are closed after their transaction.")]
+    public TimeSpan ConnectionReuseTimeLimit { get; set; }
+    [Parameter("smtp_connection_cache_endpoint_limit", "100", "Maximum idle cached connections per endpoint (IP:port or socket, transport, TLS state, HELO name); a connection beyond it is closed after its transaction. Not in Postfix, where the number of smtp(8) processes (default_process_limit = 100) bounds the cache.")]
+    public int ConnectionCacheEndpointLimit { get; set; }
     [Parameter("dns_resolver", "", "DNS server(s) for MX/A/AAAA lookups, host or host:port (empty: /etc/resolv.conf).")]
     public IReadOnlyList<string> DnsResolver { get; set; } = [];
     [Parameter("maildir_base", "$data_directory/mail", "Directory under which local recipients get a Maildir named after their address.")]

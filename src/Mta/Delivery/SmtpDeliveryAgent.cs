@@ -5,6 +5,13 @@
 // none/may/encrypt, with plaintext fallback after a failed handshake at "may"), and the mapping of every
 // reply, failure and deadline to exactly one RecipientOutcome per recipient in Postfix smtp(8) wording
 // ("connect to host[addr]:port: Connection refused", "lost connection with host[addr] while ...").
+// Connection cache (smtp_connection_cache_on_demand, SmtpConnectionCache): after a transaction that left the
+// connection usable (no exception, no 421, nothing unread) it is kept idle for the next delivery to the same
+// endpoint/transport/TLS state/HELO name. Reuse sends MAIL directly after a completed transaction (the server
+// reset itself at end-of-data) and RSET first after a refusal before end-of-data. Instead of an RSET probe per
+// reuse, a non-blocking poll of the socket rejects connections the server closed or spoke on while idle, and a
+// reused connection that fails before the server accepted MAIL (RSET/MAIL unanswered, 421 to MAIL) is closed
+// and the delivery goes on over another connection: nothing was decided, so the outcomes are those of a new one.
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
@@ -23,7 +30,7 @@ namespace Mta.Delivery;
 /// non-final MX), except after end-of-data was sent. Never throws for delivery failures; cancellation of
 /// the token (the pre-queue deadline) yields <c>451 4.4.2</c> Deferred outcomes for undecided recipients.
 /// </summary>
-public sealed class SmtpDeliveryAgent : IDeliveryAgent
+public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
 {
     private readonly DeliveryOptions _options;
     private readonly IDnsLookup _dns;
@@ -31,6 +38,8 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
     private readonly Func<Stream, string, CancellationToken, Task<Stream>> _startTls;
     private readonly string _heloName;
     private readonly TimeSpan _connectTimeout;
+    private readonly TimeProvider _time;
+    private readonly SmtpConnectionCache? _cache;
 
     /// <summary>Creates the agent.</summary>
     /// <param name="options">smtp_helo_name, smtp_*_timeout (zero = Postfix default), smtp_tls_security_level, smtp_mx_address_limit (0 = no limit).</param>
@@ -39,8 +48,9 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
     /// <param name="logger">connection-level diagnostics (per-recipient lines are the dispatcher's).</param>
     /// <param name="startTls">the TLS handshake: (plain stream, server host name for SNI, token) → TLS stream. Default: SslStream
     /// accepting any certificate (Postfix "may"/"encrypt" do not authenticate the server).</param>
+    /// <param name="timeProvider">clock and timers of the connection cache (default: the system's).</param>
     public SmtpDeliveryAgent(DeliveryOptions options, IdentityOptions identity, IDnsLookup dns, ILogger<SmtpDeliveryAgent>? logger = null,
-        Func<Stream, string, CancellationToken, Task<Stream>>? startTls = null)
+        Func<Stream, string, CancellationToken, Task<Stream>>? startTls = null, TimeProvider? timeProvider = null)
     {
         _options = options ?? throw new ArgumentNullException(nameof(options));
         ArgumentNullException.ThrowIfNull(identity);
@@ -50,6 +60,13 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
         _heloName = !string.IsNullOrWhiteSpace(options.HeloName) ? options.HeloName
             : !string.IsNullOrWhiteSpace(identity.MyHostname) ? identity.MyHostname : "localhost";
         _connectTimeout = OrDefault(options.ConnectTimeout, 30);
+        _time = timeProvider ?? TimeProvider.System;
+        if (options.ConnectionCacheOnDemand)
+        {
+            _cache = new SmtpConnectionCache(_time, OrDefault(options.ConnectionCacheTimeLimit, 2), Math.Max(0, options.ConnectionReuseCountLimit),
+                OrDefault(options.ConnectionReuseTimeLimit, 300), options.ConnectionCacheEndpointLimit > 0 ? options.ConnectionCacheEndpointLimit : 100,
+                CloseQuietlyAsync);
+        }
         TlsLevel = (options.TlsSecurityLevel ?? "").Trim().ToLowerInvariant() switch
         {
             "" or "may" => "may",
@@ -61,6 +78,12 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
 
     /// <summary>The effective smtp_tls_security_level: none, may or encrypt.</summary>
     public string TlsLevel { get; }
+
+    /// <summary>Idle connections in the cache now (0 when smtp_connection_cache_on_demand = no).</summary>
+    public int CachedConnections => _cache?.IdleCount ?? 0;
+
+    /// <summary>Closes the idle cached connections (QUIT, best effort).</summary>
+    public ValueTask DisposeAsync() => _cache?.DisposeAsync() ?? ValueTask.CompletedTask;
 
     private static TimeSpan OrDefault(TimeSpan t, int seconds) => t > TimeSpan.Zero ? t : TimeSpan.FromSeconds(seconds);
 
@@ -205,15 +228,30 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
     private static SmtpReply NoAddress(string name) =>
         new(550, "5.4.4", $"Host or domain name not found. Name service error for name={name} type=A: No address associated with hostname");
 
-    // ---- one attempt at one address --------------------------------------------------------------
+    // ---- one attempt at one address -------------------------------------------------------------
 
     private async Task<Attempt> AttemptAsync(Target target, DeliveryRequest request, int[] pending, Stopwatch clock, bool tlsAllowed, CancellationToken ct)
     {
         var recipients = pending.Select(i => request.Recipients[i]).ToArray();
-        TimeSpan setup = clock.Elapsed, transmission = TimeSpan.Zero;
-        var txClock = new Stopwatch();
+        var kind = request.NextHop.Transport;
+        string level = kind == TransportKind.Lmtp || !tlsAllowed ? "none" : TlsLevel;
+
+        // A cached connection first. One that turns out dead before the server accepted MAIL is not this delivery's
+        // failure: it is closed and the next cached one, then a fresh connection, is tried (bounded, so a next hop that
+        // keeps killing reused connections costs at most a few wasted writes).
+        if (_cache != null)
+        {
+            for (int tries = 0; tries < 3 && TryTakeCached(target, kind, level, out var key, out var cached); tries++)
+            {
+                var reused = await TransactAsync(target, request, recipients, clock, key, cached, reused: true, ct).ConfigureAwait(false);
+                if (reused != null) return reused;
+                _logger.LogDebug("{Relay}: cached connection no longer usable; trying another connection", target.Relay);
+            }
+        }
+
+        TimeSpan setup = clock.Elapsed;
         Attempt All(SmtpReply reply, bool mayTryNext) =>
-            new(recipients.Select(r => Outcome(r, reply, target.Relay, setup, txClock.Elapsed)).ToArray(), mayTryNext);
+            new(recipients.Select(r => Outcome(r, reply, target.Relay, setup, TimeSpan.Zero)).ToArray(), mayTryNext);
         Attempt Deadline(string what) => All(new SmtpReply(451, "4.4.2", $"delivery to {target.Relay} interrupted by the pre-queue delivery deadline {what}"), false);
 
         Stream stream;
@@ -234,8 +272,10 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
             return All(new SmtpReply(451, "4.4.1", $"connect to {target.Relay}: {why}"), true);
         }
 
-        var kind = request.NextHop.Transport;
+        var openedAt = _time.GetTimestamp();
+        var socket = (stream as NetworkStream)?.Socket;
         var session = new SmtpClientSession(stream, ClientOptions(kind));
+        bool handedOver = false;
         try
         {
             var greeting = await session.ConnectAsync(ct).ConfigureAwait(false);
@@ -254,7 +294,6 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
                 return All(hello, hello.IsTransient);
             }
 
-            string level = kind == TransportKind.Lmtp || !tlsAllowed ? "none" : TlsLevel;
             if (level != "none")
             {
                 if (session.Capabilities.Supports(SmtpExtensions.StartTls))
@@ -298,7 +337,79 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
                     return All(new SmtpReply(451, "4.7.5", $"TLS is required, but was not offered by host {target.Relay}"), true);
                 }
             }
+            handedOver = true;
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            setup = clock.Elapsed;
+            return Deadline(SmtpProtocolException.DescribeStage(session.Stage));
+        }
+        catch (SmtpProtocolException e)
+        {
+            setup = clock.Elapsed;
+            return All(ProtocolFailure(target, e), true);
+        }
+        finally
+        {
+            if (!handedOver) await session.DisposeAsync().ConfigureAwait(false);
+        }
 
+        var conn = new SmtpCachedConnection(session, socket, openedAt);
+        var freshKey = new SmtpConnectionKey(target.EndPoint.ToString()!, kind, session.IsTls, _heloName);
+        return (await TransactAsync(target, request, recipients, clock, freshKey, conn, reused: false, ct).ConfigureAwait(false))!;
+    }
+
+    /// <summary>The cache keys acceptable under a TLS policy: encrypt needs a TLS session, none a plaintext one; may takes
+    /// either (a plaintext one exists only when the server did not offer STARTTLS or its handshake failed, which is what a new
+    /// connection would give too), TLS first.</summary>
+    private bool TryTakeCached(Target target, TransportKind kind, string level, out SmtpConnectionKey key, out SmtpCachedConnection connection)
+    {
+        string endpoint = target.EndPoint.ToString()!;
+        if (level != "none")
+        {
+            key = new SmtpConnectionKey(endpoint, kind, true, _heloName);
+            if (_cache!.TryTake(key, out connection)) return true;
+        }
+        if (level != "encrypt")
+        {
+            key = new SmtpConnectionKey(endpoint, kind, false, _heloName);
+            if (_cache!.TryTake(key, out connection)) return true;
+        }
+        key = default;
+        connection = null!;
+        return false;
+    }
+
+    /// <summary>
+    /// One mail transaction on an open connection, which this method owns: it goes back to the cache when the
+    /// transaction left it usable, otherwise it is closed. Returns null (reused connections only) when the connection
+    /// proved dead before the server accepted MAIL: RSET or MAIL failed, no reply to MAIL, or 421 to MAIL; nothing of
+    /// this delivery was decided, so the caller tries another connection.
+    /// </summary>
+    private async Task<Attempt?> TransactAsync(Target target, DeliveryRequest request, EnvelopeRecipient[] recipients, Stopwatch clock,
+        SmtpConnectionKey key, SmtpCachedConnection conn, bool reused, CancellationToken ct)
+    {
+        var session = conn.Session;
+        TimeSpan setup = clock.Elapsed;
+        var txClock = new Stopwatch();
+        bool keep = false, quit = false;
+        Attempt All(SmtpReply reply, bool mayTryNext) =>
+            new(recipients.Select(r => Outcome(r, reply, target.Relay, setup, txClock.Elapsed)).ToArray(), mayTryNext);
+        Attempt Mixed(IReadOnlyList<SmtpReply?>? decided, SmtpReply undecided, bool mayTryNext)
+        {
+            var tx = txClock.Elapsed;
+            return new(recipients.Select((r, k) => Outcome(r, decided?[k] ?? undecided, target.Relay, setup, tx)).ToArray(), mayTryNext);
+        }
+
+        try
+        {
+            if (reused && conn.NeedsReset)
+            {
+                // The previous transaction ended at a refusal before end-of-data: end it before the next MAIL.
+                var r = await session.ResetAsync(ct).ConfigureAwait(false);
+                if (!r.IsPositive) return null;
+                conn.NeedsReset = false;
+            }
             setup = clock.Elapsed;
             txClock.Start();
             var env = request.Envelope;
@@ -307,8 +418,19 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
             SmtpTransactionResult result;
             await using (var content = request.Content.OpenRead())
                 result = await session.SendAsync(tx, content, ct).ConfigureAwait(false);
-            transmission = txClock.Elapsed;
-            await QuietQuitAsync(session).ConfigureAwait(false);
+            var transmission = txClock.Elapsed;
+            if (reused && result.MailReply?.Code == 421) return null;   // the server is closing the reused connection
+            if (_cache != null && Reusable(session, result))
+            {
+                keep = true;
+                // After end-of-data the server has reset its state (RFC 5321 4.1.1.4); after a refusal at MAIL, RCPT or
+                // DATA the next use sends RSET first (nothing to reset when MAIL was never sent).
+                conn.NeedsReset = result.MailReply != null && !result.Recipients.Any(r => r.InReplyTo == SmtpClientStage.EndOfData);
+            }
+            else
+            {
+                quit = true;
+            }
             return new(recipients.Select((r, k) => Outcome(r, result.Recipients[k].Reply, target.Relay, setup, transmission)).ToArray(), true);
         }
         catch (SmtpTransactionCanceledException e)
@@ -318,21 +440,20 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            if (setup == TimeSpan.Zero || !txClock.IsRunning) setup = clock.Elapsed;
-            return Deadline(SmtpProtocolException.DescribeStage(session.Stage));
+            return All(new SmtpReply(451, "4.4.2",
+                $"delivery to {target.Relay} interrupted by the pre-queue delivery deadline {SmtpProtocolException.DescribeStage(session.Stage)}"), false);
+        }
+        catch (SmtpProtocolException e) when (reused && e.Error != SmtpProtocolError.Timeout
+            && (e.Stage == SmtpClientStage.Reset || session.LastMailReply is not { IsPositive: true }))
+        {
+            // Lost (or garbled) before the server accepted MAIL: a stale cached connection, not a delivery failure.
+            _logger.LogDebug(e, "{Relay}: reused connection failed {Stage}", target.Relay, e.StageText);
+            return null;
         }
         catch (SmtpProtocolException e)
         {
             if (!txClock.IsRunning) setup = clock.Elapsed;
-            string text = e.Error switch
-            {
-                SmtpProtocolError.Timeout => $"conversation with {target.Relay} timed out {e.StageText}",
-                SmtpProtocolError.ConnectionLost => $"lost connection with {target.Relay} {e.StageText}",
-                _ => $"protocol error with {target.Relay} {e.StageText}: {e.Message}",
-            };
-            _logger.LogDebug(e, "{Relay}: {Text}", target.Relay, text);
-            var reply = new SmtpReply(451, e.Error == SmtpProtocolError.Malformed ? "4.5.0" : "4.4.2", text);
-            return Mixed(e.RecipientReplies, reply, e.Stage != SmtpClientStage.EndOfData);
+            return Mixed(e.RecipientReplies, ProtocolFailure(target, e), e.Stage != SmtpClientStage.EndOfData);
         }
         catch (IOException e)
         {
@@ -342,14 +463,31 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
         }
         finally
         {
-            await session.DisposeAsync().ConfigureAwait(false);
+            if (keep) _cache!.Return(key, conn);
+            else
+            {
+                if (quit) await QuietQuitAsync(session).ConfigureAwait(false);
+                await session.DisposeAsync().ConfigureAwait(false);
+            }
         }
+    }
 
-        Attempt Mixed(IReadOnlyList<SmtpReply?>? decided, SmtpReply undecided, bool mayTryNext)
+    /// <summary>Whether a connection may serve another transaction: nothing went wrong on it (no exception, nothing unread)
+    /// and the server did not announce that it is closing (421 to any command).</summary>
+    private static bool Reusable(SmtpClientSession session, SmtpTransactionResult result) =>
+        !session.IsBroken && !session.HasUnreadInput
+        && result.MailReply?.Code != 421 && result.Recipients.All(r => r.Reply.Code != 421);
+
+    private SmtpReply ProtocolFailure(Target target, SmtpProtocolException e)
+    {
+        string text = e.Error switch
         {
-            var tx = txClock.Elapsed;
-            return new(recipients.Select((r, k) => Outcome(r, decided?[k] ?? undecided, target.Relay, setup, tx)).ToArray(), mayTryNext);
-        }
+            SmtpProtocolError.Timeout => $"conversation with {target.Relay} timed out {e.StageText}",
+            SmtpProtocolError.ConnectionLost => $"lost connection with {target.Relay} {e.StageText}",
+            _ => $"protocol error with {target.Relay} {e.StageText}: {e.Message}",
+        };
+        _logger.LogDebug(e, "{Relay}: {Text}", target.Relay, text);
+        return new SmtpReply(451, e.Error == SmtpProtocolError.Malformed ? "4.5.0" : "4.4.2", text);
     }
 
     private async Task<Stream> ConnectAsync(Target target, CancellationToken ct)
@@ -397,6 +535,19 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent
         catch (Exception e) when (e is SmtpProtocolException or OperationCanceledException or InvalidOperationException)
         {
             // The delivery is decided; a failed QUIT changes nothing.
+        }
+    }
+
+    private static async Task CloseQuietlyAsync(SmtpCachedConnection connection)
+    {
+        try
+        {
+            await QuietQuitAsync(connection.Session).ConfigureAwait(false);
+            await connection.Session.DisposeAsync().ConfigureAwait(false);
+        }
+        catch (Exception)
+        {
+            // Closing an idle connection nobody waits for: nothing to report.
         }
     }
 

@@ -46,6 +46,17 @@ public sealed class SmtpClientSession : IAsyncDisposable
     /// <summary>True after EHLO was refused and HELO was used instead (SMTP only).</summary>
     public bool UsedHelo { get; private set; }
 
+    /// <summary>True once the connection is unusable (an exception, QUIT, an LMTP transaction whose reply count is unknown, or disposal).</summary>
+    public bool IsBroken => _broken;
+
+    /// <summary>True when reply bytes were received that no command asked for yet (a reused connection must not carry any).</summary>
+    public bool HasUnreadInput => _reader.BufferedByteCount != 0;
+
+    /// <summary>The reply to MAIL FROM of the last <see cref="SendAsync"/>, or null when it was not read (not sent, or the
+    /// connection failed first). Lets a caller that reused a cached connection tell "the server was closing" (421 or no
+    /// reply) from a refusal of this transaction.</summary>
+    public SmtpReply? LastMailReply { get; private set; }
+
     /// <summary>The stage of the last command issued (a breadcrumb for logs and "why did it end").</summary>
     public SmtpClientStage Stage { get; private set; } = SmtpClientStage.Greeting;
 
@@ -154,6 +165,7 @@ public sealed class SmtpClientSession : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(content);
         if (transaction.Recipients.Count == 0) throw new ArgumentException("a transaction needs at least one recipient", nameof(transaction));
         if (_broken) throw new InvalidOperationException("the session is broken; reconnect");
+        LastMailReply = null;
         int n = transaction.Recipients.Count;
         var decided = new SmtpRecipientReply?[n];
 
@@ -178,6 +190,7 @@ public sealed class SmtpClientSession : IAsyncDisposable
                 Stage = SmtpClientStage.MailFrom;
                 await WriteAsync(Encoding.UTF8.GetBytes(sb.ToString()), SmtpClientStage.MailFrom, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
                 mailReply = await ReadAsync(SmtpClientStage.MailFrom, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+                LastMailReply = mailReply;
                 Stage = SmtpClientStage.RcptTo;
                 for (int i = 0; i < n; i++)
                 {
@@ -192,6 +205,7 @@ public sealed class SmtpClientSession : IAsyncDisposable
                 Stage = SmtpClientStage.MailFrom;
                 await WriteCommandAsync(mail, SmtpClientStage.MailFrom, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
                 mailReply = await ReadAsync(SmtpClientStage.MailFrom, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+                LastMailReply = mailReply;
                 if (mailReply.IsPositive)
                 {
                     Stage = SmtpClientStage.RcptTo;

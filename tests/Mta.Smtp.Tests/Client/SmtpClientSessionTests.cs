@@ -139,6 +139,43 @@ public class SmtpClientSessionTests
     }
 
     [Fact]
+    public async Task Second_transaction_on_the_same_session_for_connection_reuse()
+    {
+        await using var server = new FakeSmtpServer(async p =>
+        {
+            await p.SendAsync("220 mx\r\n");
+            await p.ExpectAsync("EHLO client.example");
+            await p.SendAsync("250-mx\r\n250 PIPELINING\r\n");
+            for (int i = 0; i < 3; i++) await p.ReadLineAsync();
+            await p.SendAsync("250 ok\r\n250 ok\r\n354 go\r\n");
+            await p.ReadDataAsync();
+            await p.SendAsync("250 queued 1\r\n");
+            // Reused after a completed transaction: MAIL directly, no RSET. This one refuses the sender.
+            await p.ExpectAsync("MAIL FROM:<alice@example.org>");
+            await p.ReadLineAsync(); await p.ReadLineAsync();
+            await p.SendAsync("452 4.3.1 try later\r\n503 5.5.1 need MAIL\r\n503 5.5.1 need MAIL\r\n");
+            await p.ExpectAsync("RSET");
+            await p.SendAsync("250 reset\r\n");
+            await p.ExpectAsync("QUIT");
+            await p.SendAsync("221 bye\r\n");
+        });
+        await using var s = await Open(server);
+        var tx = new SmtpTransaction(Sender, MailParameters.Empty, [Rcpt("a")], null);
+        var r1 = await s.SendAsync(tx, Content("one\r\n"), default);
+        Assert.Equal("queued 1", r1.Recipients[0].Reply.Text);
+        Assert.Equal(250, s.LastMailReply!.Code);
+        Assert.False(s.IsBroken);
+        Assert.False(s.HasUnreadInput);
+        var r2 = await s.SendAsync(tx, Content("two\r\n"), default);
+        Assert.Equal((452, SmtpClientStage.MailFrom), (r2.Recipients[0].Reply.Code, r2.Recipients[0].InReplyTo));
+        Assert.Equal(452, s.LastMailReply!.Code);
+        Assert.Equal(250, (await s.ResetAsync(default)).Code);
+        await s.QuitAsync(default);
+        Assert.True(s.IsBroken);
+        await server.Completion;
+    }
+
+    [Fact]
     public async Task Pipelined_all_recipients_refused_but_354_sends_empty_end()
     {
         await using var server = new FakeSmtpServer(async p =>

@@ -45,6 +45,7 @@ public sealed class Peer(Stream stream)
         while (true)
         {
             var s = Encoding.UTF8.GetString(_pending.ToArray());
+            if (s.StartsWith(".\r\n", StringComparison.Ordinal)) { _pending.RemoveRange(0, 3); return ""; }   // empty message
             int end = s.IndexOf("\r\n.\r\n", StringComparison.Ordinal);
             if (end >= 0) { _pending.RemoveRange(0, end + 5); return s[..(end + 2)]; }
             int n = await Stream.ReadAsync(_buf);
@@ -78,7 +79,7 @@ public sealed class Peer(Stream stream)
                 case "DATA":
                     await SendAsync("354 go\r\n");
                     Data.Add(await ReadDataAsync());
-                    await SendAsync((final?.Invoke(accepted) ?? (lmtp ? string.Concat(accepted.Select(a => $"250 2.0.0 <{a}> saved\r\n")) : "250 2.0.0 Ok: queued as FAKE1")) + "\r\n");
+                    await SendAsync((final?.Invoke(accepted) ?? (lmtp ? string.Join("\r\n", accepted.Select(a => $"250 2.0.0 <{a}> saved")) : "250 2.0.0 Ok: queued as FAKE1")) + "\r\n");
                     break;
                 case "QUIT": await SendAsync("221 2.0.0 Bye\r\n"); return;
                 case "RSET" or "NOOP": await SendAsync("250 2.0.0 Ok\r\n"); break;
