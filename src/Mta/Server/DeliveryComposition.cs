@@ -13,7 +13,9 @@ internal static class DeliveryComposition
     public static DeliveryDispatcher CreateDispatcher(IServiceProvider sp, IdentityOptions identity, DeliveryOptions delivery)
     {
         var dns = new DnsClientLookup(DnsClientLookup.CreateLookupClient(delivery.DnsResolver));
-        var smtp = new SmtpDeliveryAgent(delivery, identity, dns, sp.GetRequiredService<ILogger<SmtpDeliveryAgent>>());
+        var smtp = new SmtpDeliveryAgent(delivery, identity, dns, sp.GetRequiredService<ILogger<SmtpDeliveryAgent>>(), timeProvider: sp.GetRequiredService<TimeProvider>());
+        // Idle cached connections get QUIT when the host stops.
+        sp.GetRequiredService<Microsoft.Extensions.Hosting.IHostApplicationLifetime>().ApplicationStopped.Register(() => smtp.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)));
         var agents = new Dictionary<TransportKind, IDeliveryAgent>
         {
             [TransportKind.Smtp] = smtp,
