@@ -143,6 +143,10 @@ public sealed class MilterChain : IAsyncDisposable
     public Task<MilterStageResult> RcptAsync(IReadOnlyList<string> argv, CancellationToken ct) =>
         EventAsync((c, t) => c.RcptAsync(argv, Macros, t), ct);
 
+    /// <summary>An unrecognised SMTP command (the full line), protocol version 3 and later.</summary>
+    public Task<MilterStageResult> UnknownAsync(string commandLine, CancellationToken ct) =>
+        EventAsync((c, t) => c.UnknownAsync(commandLine, Macros, t), ct);
+
     /// <summary>DATA (also for the first BDAT).</summary>
     public Task<MilterStageResult> DataAsync(CancellationToken ct) =>
         EventAsync((c, t) => c.DataAsync(Macros, t), ct);

@@ -308,6 +308,13 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         }
     }
 
+    public async ValueTask<SmtpReply?> OnUnknownCommandAsync(SmtpSessionContext session, string commandLine, CancellationToken cancellationToken)
+    {
+        if (_milters is null) return null;
+        var r = await _milters.UnknownAsync(commandLine, cancellationToken).ConfigureAwait(false);
+        return r.Verdict == MilterVerdict.Refuse ? r.Reply : null;
+    }
+
     public void OnTransactionAborted(SmtpSessionContext session)
     {
         _queueId = null;

@@ -26,6 +26,13 @@ public interface ISmtpSessionHandler
     /// (it must dispose it).
     /// </summary>
     ValueTask<SmtpReply> OnMessageAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageSpool content, CancellationToken cancellationToken);
+    /// <summary>
+    /// An unrecognised command (the whole line). A non-null 4xx replaces the default
+    /// <c>500 5.5.2 Error: command not recognized</c> (Postfix uses a milter's 4xx for UNKNOWN, else its own 500).
+    /// </summary>
+    ValueTask<SmtpReply?> OnUnknownCommandAsync(SmtpSessionContext session, string commandLine, CancellationToken cancellationToken) =>
+        ValueTask.FromResult<SmtpReply?>(null);
+
     /// <summary>The transaction ended without a message (RSET, HELO, error, disconnect).</summary>
     void OnTransactionAborted(SmtpSessionContext session);
     /// <summary>The session ended.</summary>

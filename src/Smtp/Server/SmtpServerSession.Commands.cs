@@ -67,7 +67,7 @@ public sealed partial class SmtpServerSession
             SmtpVerb.Auth => new SmtpReply(503, "5.5.1", "Error: authentication not enabled"),
             SmtpVerb.Xforward or SmtpVerb.Xclient => new SmtpReply(550, "5.7.0", "Error: insufficient authorization"),
             SmtpVerb.Expn or SmtpVerb.Etrn => new SmtpReply(502, "5.5.1", "Error: command not implemented"),
-            _ => new SmtpReply(500, "5.5.2", "Error: command not recognized"), // RFC 5321 4.2.4: 502 is for recognised but unimplemented
+            _ => await UnknownAsync(line).ConfigureAwait(false),
         };
 
         if (cmd.Verb == SmtpVerb.Bdat && _mode == Mode.Bdat) return false; // reply comes after the chunk
@@ -87,6 +87,14 @@ public sealed partial class SmtpServerSession
         await ReplyAsync(reply).ConfigureAwait(false);
         if (cmd.Verb == SmtpVerb.Data && reply.Code == 354) await FlushAsync().ConfigureAwait(false);
         return false;
+    }
+
+    private async ValueTask<SmtpReply> UnknownAsync(ReadOnlySequence<byte> line)
+    {
+        var text = Encoding.UTF8.GetString(line.IsSingleSegment ? line.FirstSpan : line.ToArray());
+        var r = await _handler.OnUnknownCommandAsync(_context, text, _hardStop).ConfigureAwait(false);
+        // RFC 5321 4.2.4: 500 for an unrecognised command (502 is for recognised but unimplemented ones).
+        return r is { IsTransient: true } ? r : new SmtpReply(500, "5.5.2", "Error: command not recognized");
     }
 
     private static string VerbName(ReadOnlySequence<byte> line)

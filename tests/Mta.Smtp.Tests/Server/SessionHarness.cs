@@ -57,6 +57,8 @@ internal sealed class RecordingHandler : ISmtpSessionHandler
         Calls.Add("message");
         return new(MessageReply());
     }
+    public Func<string, SmtpReply?> Unknown { get; set; } = _ => null;
+    public ValueTask<SmtpReply?> OnUnknownCommandAsync(SmtpSessionContext s, string line, CancellationToken ct) { Calls.Add("unknown " + line); return new(Unknown(line)); }
     public void OnTransactionAborted(SmtpSessionContext s) => Calls.Add("abort");
     public void OnDisconnected(SmtpSessionContext s) { Calls.Add("disconnect"); Disconnected = true; }
 }

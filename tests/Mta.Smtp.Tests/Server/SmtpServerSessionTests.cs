@@ -269,6 +269,16 @@ public class SmtpServerSessionTests
     }
 
     [Fact]
+    public async Task Unknown_command_goes_to_the_handler_and_only_its_4xx_replaces_500()
+    {
+        var h = new RecordingHandler { Unknown = l => l.StartsWith("TEMP") ? new SmtpReply(451, "4.7.1", "try later") : new SmtpReply(550, "5.7.1", "no") };
+        await using var s = await Greeted(h: h);
+        Assert.Equal("451 4.7.1 try later\r\n", await s.CommandAsync("TEMP x y"));
+        Assert.Equal("500 5.5.2 Error: command not recognized\r\n", await s.CommandAsync("PERM z"));
+        Assert.Contains("unknown TEMP x y", h.Calls);
+    }
+
+    [Fact]
     public async Task Recipient_refusal_is_per_recipient_and_data_needs_one_accepted()
     {
         var h = new RecordingHandler { Rcpt = r => r.LocalPart == "no" ? new SmtpReply(554, "5.7.1", $"{r}: Relay access denied") : null };
