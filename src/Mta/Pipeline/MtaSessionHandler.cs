@@ -290,7 +290,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
             if (_proxy != null)
             {
                 if (!_proxy.Settings.SpeedAdjust && !envelope.Recipients.Select(r => r.Address).SequenceEqual(transaction.Recipients.Select(r => r.Address)))
-                    _log.LogWarning("{QueueId}: warning: recipient changes after RCPT (milter or REDIRECT/BCC) are not seen by the proxy filter; use smtpd_proxy_options = speed_adjust", queueId);
+                    _log.LogWarning("{QueueId}: recipient changes after RCPT (milter or REDIRECT/BCC) are not seen by the proxy filter; use smtpd_proxy_options = speed_adjust", queueId);
                 return await _proxy.MessageAsync(Xforward(session, transaction) with { Ident = queueId }, MailLine(transaction),
                     envelope.Recipients.Select(r => RcptLine(r.Address, r.Parameters)).ToList(), message,
                     $" from=<{envelope.Sender.Address}> to=<{string.Join(">,<", envelope.Recipients.Select(r => r.Address.Address))}> proto={session.ProtocolName(transaction.Parameters.SmtpUtf8)} helo=<{session.HeloName}>",

@@ -123,7 +123,7 @@ public sealed class ProxySession(ProxyFilterSettings settings, ILogger log)
     private void LogFailure(string? queueId, string stage, string? failure, SmtpReply reply)
     {
         if (ReferenceEquals(reply, ProxyFilterClient.Masked))
-            log.LogWarning("{QueueId}: warning: proxy filter {Filter} at {Stage}: {Failure}; answered {Reply}", queueId ?? "NOQUEUE", settings.EndPoint, stage, failure, reply);
+            log.LogWarning("{QueueId}: proxy filter {Filter} at {Stage}: {Failure}; answered {Reply}", queueId ?? "NOQUEUE", settings.EndPoint, stage, failure, reply);
         else
             log.LogInformation("{QueueId}: proxy-reject: {Stage}: {Reply}", queueId ?? "NOQUEUE", stage, reply);
     }
