@@ -53,6 +53,12 @@ public sealed record PostfixOptions
 
     /// <summary>Extra main.cf lines (Postfix uses the last setting of a parameter, so these may override the ones above).</summary>
     public IReadOnlyList<string> ExtraMainCf { get; init; } = [];
+
+    /// <summary>"-o name=value" lines for the main smtpd service (e.g. smtpd_proxy_filter).</summary>
+    public IReadOnlyList<string> SmtpdServiceOptions { get; init; } = [];
+
+    /// <summary>Extra master.cf lines appended after the standard services (e.g. a re-injection smtpd).</summary>
+    public IReadOnlyList<string> ExtraMasterCf { get; init; } = [];
 }
 
 /// <summary>A running private Postfix.</summary>
@@ -149,7 +155,7 @@ public sealed class PostfixPeer : IPeer
             .. options.ExtraMainCf,
         ];
         await File.WriteAllLinesAsync(Path.Combine(conf, "main.cf"), main);
-        await File.WriteAllTextAsync(Path.Combine(conf, "master.cf"), MasterCf(options.ListenAddress, peer.Port));
+        await File.WriteAllTextAsync(Path.Combine(conf, "master.cf"), WithProxyServices(MasterCf(options.ListenAddress, peer.Port), options));
         await peer.PostfixAsync("check");
         await peer.PostfixAsync("start");
         await Wait.ForGreetingAsync(peer.Port, TimeSpan.FromSeconds(20), peer.Name, null, peer.DescribeLogs, options.ListenAddress, options.ReadyGreetingCodes);
@@ -170,6 +176,13 @@ public sealed class PostfixPeer : IPeer
             throw new InvalidOperationException("openssl req failed:\n" + result.Output);
         }
         return ["smtpd_tls_security_level = may", $"smtpd_tls_cert_file = {cert}", $"smtpd_tls_key_file = {key}"];
+    }
+
+    private static string WithProxyServices(string masterCf, PostfixOptions options)
+    {
+        int end = masterCf.IndexOf(" smtpd\n", StringComparison.Ordinal) + " smtpd\n".Length;
+        return masterCf[..end] + string.Concat(options.SmtpdServiceOptions.Select(o => "  -o " + o + "\n")) + masterCf[end..]
+            + string.Concat(options.ExtraMasterCf.Select(l => l + "\n"));
     }
 
     private static string MasterCf(string host, int port) => $"""

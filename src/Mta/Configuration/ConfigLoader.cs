@@ -16,8 +16,12 @@ public static class ConfigLoader
     /// <exception cref="ConfigException">Unreadable file, bad syntax, unknown parameter, setting a computed
     /// pseudo-parameter, bad expansion, or bad value; the message starts with <c>FILE:LINE</c>,
     /// <c>-o name=value</c> or <c>default of NAME</c>.</exception>
-    public static MtaConfiguration Load(string? configFile, IReadOnlyList<string> overrides) =>
-        Load(configFile is null ? null : MainCfParser.ParseFile(configFile), overrides, ParameterCatalog.Default, HostIdentity.DetectFqdn);
+    public static MtaConfiguration Load(string? configFile, IReadOnlyList<string> overrides)
+    {
+        var config = Load(configFile is null ? null : MainCfParser.ParseFile(configFile), overrides, ParameterCatalog.Default, HostIdentity.DetectFqdn);
+        config.WithOverrides = extra => Load(configFile, [.. overrides, .. extra]);   // per-listener overrides (smtpd_listen groups)
+        return config;
+    }
 
     /// <summary>Like <see cref="Load(string?, IReadOnlyList{string})"/> from parsed entries (null: no file, use
     /// the embedded profile), a given catalog, and a given FQDN source for <c>default_myhostname</c>.</summary>

@@ -31,6 +31,13 @@ public sealed class MtaConfiguration
     public ParameterCatalog Catalog { get; }
 
     /// <summary>
+    /// Loads the same layers again (same file, same -o overrides) plus <c>name=value</c> overrides applied
+    /// last: the configuration of one smtpd_listen entry with its own overrides. Null when this
+    /// configuration was not made by <see cref="ConfigLoader.Load(string?, IReadOnlyList{string})"/>.
+    /// </summary>
+    public Func<IReadOnlyList<string>, MtaConfiguration>? WithOverrides { get; internal set; }
+
+    /// <summary>
     /// The bound instance of option class <typeparamref name="T"/>: every [Parameter] property holds the
     /// expanded, converted value. Cached: each call returns the same instance; do not modify it.
     /// </summary>

@@ -119,6 +119,22 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
     /// <summary>DKIM verification (untrusted clients) and signing (trusted clients, non-local next hops); null = none.</summary>
     public Authentication.MessageAuthentication? Authentication { get; init; }
 
+    /// <summary>smtpd_proxy_filter of this listener, or null: accepted mail goes to the filter instead of the pipeline (docs/proxy-filter.md).</summary>
+    public Proxy.ProxyFilterSettings? ProxyFilter { init => _proxy = value is null ? null : new Proxy.ProxySession(value, _log); }
+    private readonly Proxy.ProxySession? _proxy;
+
+    /// <summary>smtpd_authorized_xforward_hosts: clients that may send XFORWARD; null = nobody.</summary>
+    public Server.NetworkList? XforwardHosts { get; init; }
+    /// <summary>smtpd_authorized_xclient_hosts: clients that may send XCLIENT; null = nobody.</summary>
+    public Server.NetworkList? XclientHosts { get; init; }
+
+    private Proxy.XforwardFacts Xforward(SmtpSessionContext session, SmtpTransaction tx) => new(
+        session.ClientName, session.RemoteAddress, (session.RemoteEndPoint as IPEndPoint)?.Port,
+        session.ProtocolName(tx.Parameters.SmtpUtf8), session.HeloName, _queueId);
+
+    private static string MailLine(SmtpTransaction tx) => "MAIL FROM:" + string.Join(' ', MailArgv(tx.Sender, tx.Parameters));
+    private static string RcptLine(SmtpPath rcpt, RecipientParameters p) => "RCPT TO:" + string.Join(' ', RcptArgv(rcpt, p));
+
     /// <summary>The milter parameters (macro values); set by the composition when milters are configured.</summary>
     public MilterOptions? MilterOptions { init => _milterOptions = value; }
     private readonly MilterOptions? _milterOptions;
@@ -203,6 +219,8 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
             var r = await _milters.RcptAsync(RcptArgv(recipient, parameters), cancellationToken).ConfigureAwait(false);
             if (MilterRefusal(r, "RCPT", session, $" from=<{session.Transaction!.Sender.Address}> to=<{recipient.Address}>") is { } milterRefusal) return milterRefusal;
         }
+        if (_proxy != null && await _proxy.RcptAsync(Xforward(session, session.Transaction!), MailLine(session.Transaction!), RcptLine(recipient, parameters), cancellationToken).ConfigureAwait(false) is { } proxyRefusal)
+            return proxyRefusal;
         if (session.Transaction!.Recipients.Count == 0)
         {
             _log.LogInformation("{QueueId}: client={Client}", _queueId, _client);
@@ -215,9 +233,8 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
     {
         var rcpts = session.Transaction!.Recipients;
         if (await _checks.DataAsync(session, rcpts.Count, rcpts.Count == 1 ? rcpts[0].Address : null, cancellationToken).ConfigureAwait(false) is { } refused) return refused;
-        if (_milters is null) return null;
-        var r = await _milters.DataAsync(cancellationToken).ConfigureAwait(false);
-        return MilterRefusal(r, "DATA", session, "");
+        if (_milters != null && MilterRefusal(await _milters.DataAsync(cancellationToken).ConfigureAwait(false), "DATA", session, "") is { } milterRefusal) return milterRefusal;
+        return _proxy is null ? null : await _proxy.DataAsync(_queueId, cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<SmtpReply> OnMessageAsync(SmtpSessionContext session, SmtpTransaction transaction, MessageSpool content, CancellationToken cancellationToken)
@@ -299,12 +316,22 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
                 message = await Authentication.SignAsync(queueId, message, envelope.Sender.Address, cancellationToken).ConfigureAwait(false);
             if (holdReason != null) return await _pipeline.HoldAsync(envelope, message, "milter-hold: " + holdReason, cancellationToken).ConfigureAwait(false);
             if (effects.Hold != null) return await _pipeline.HoldAsync(envelope, message, effects.Hold, cancellationToken).ConfigureAwait(false);
+            if (_proxy != null)
+            {
+                if (!_proxy.Settings.SpeedAdjust && !envelope.Recipients.Select(r => r.Address).SequenceEqual(transaction.Recipients.Select(r => r.Address)))
+                    _log.LogWarning("{QueueId}: recipient changes after RCPT (milter or REDIRECT/BCC) are not seen by the proxy filter; use smtpd_proxy_options = speed_adjust", queueId);
+                return await _proxy.MessageAsync(Xforward(session, transaction) with { Ident = queueId }, MailLine(transaction),
+                    envelope.Recipients.Select(r => RcptLine(r.Address, r.Parameters)).ToList(), message,
+                    $" from=<{envelope.Sender.Address}> to=<{string.Join(">,<", envelope.Recipients.Select(r => r.Address.Address))}> proto={session.ProtocolName(transaction.Parameters.SmtpUtf8)} helo=<{session.HeloName}>",
+                    cancellationToken).ConfigureAwait(false);
+            }
             return await _pipeline.DeliverAsync(envelope, message, _mailTime == default ? now : _mailTime, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             replacedBody?.Dispose();
             _milters?.RequestAbort();
+            _proxy?.Abort();
         }
     }
 
@@ -320,6 +347,7 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         _queueId = null;
         _checks.ResetTransaction();
         _milters?.RequestAbort();
+        _proxy?.Abort();
     }
 
     public void OnDisconnected(SmtpSessionContext session)
@@ -331,5 +359,6 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
         };
         _log.LogInformation("disconnect from {Client} {Counts}{Reason}", _client, session.FormatCommandCounts(), reason);
         if (_milters != null) _ = _milters.DisposeAsync().AsTask();
+        _proxy?.Abort();
     }
 }

@@ -94,23 +94,10 @@ public static class MtaServer
         });
         if (queueBackend.IsS3) s.AddHostedService(sp => Mta.Queue.S3.S3QueueComposition.CreateS3Service(sp, queueBackend, sp.GetRequiredService<QueueRunner>()));
         else s.AddHostedService(sp => new QueueRunnerService(sp.GetRequiredService<QueueRunner>(), sp.GetRequiredService<LocalQueueStore>(), sp.GetRequiredService<ILogger<QueueRunner>>()));
-        var milterOptions = config.Get<MilterOptions>();
-        var milters = MilterSpec.ParseAll(milterOptions);
-        s.AddSingleton(sp =>
-        {
-            var logs = sp.GetRequiredService<ILoggerFactory>();
-            var sessionLog = logs.CreateLogger("smtpd");
-            var milterLog = logs.CreateLogger("milter");
-            var time = sp.GetRequiredService<TimeProvider>();
-            var router = sp.GetRequiredService<Router>();
-            return new SmtpListenerService(smtpd, identity, sp.GetRequiredService<SmtpServerOptions>(),
-                _ => new MtaSessionHandler(identity, sp.GetRequiredService<RelayPolicy>(), sp.GetRequiredService<PrequeuePipeline>(),
-                    sp.GetRequiredService<QueueIdGenerator>(), time, sessionLog,
-                    milters.Count > 0 ? new MilterChain(milters, milterOptions, milterLog, time) : null, router)
-                { MilterOptions = milterOptions, Authentication = sp.GetRequiredService<MessageAuthentication>() },
-                sp.GetRequiredService<TlsHolder>().Certificate, logs);
-        });
-        s.AddHostedService(sp => sp.GetRequiredService<SmtpListenerService>());
+        // One listener per smtpd_listen entry, each with its own overrides (ListenerComposition.cs); not
+        // AddHostedService, which would keep only one registration of the same type.
+        foreach (var plan in ListenerPlan.For(config))
+            s.AddSingleton<IHostedService>(sp => plan.Create(sp, spoolDirectory, sp.GetRequiredService<TlsHolder>().Certificate));
         s.AddSingleton(sp => new MessageAuthentication(dkim, dkimSigner,
             dkim.Verify ? new DkimVerifier(new DnsDkimKeyLocator(new DnsClient.LookupClient(DnsClientLookup.CreateLookupClient(delivery.DnsResolver).NameServers.ToArray()))) { MaxSignatures = dkim.VerifyMaxSignatures } : null,
             sp.GetRequiredService<ILoggerFactory>().CreateLogger("cleanup")));
@@ -166,7 +153,7 @@ public static class MtaServer
         DiscardEhloKeywords = new HashSet<string>(smtpd.DiscardEhloKeywords.Select(k => k.ToUpperInvariant())),
     };
 
-    private sealed record TlsHolder(X509Certificate2? Certificate);
+    internal sealed record TlsHolder(X509Certificate2? Certificate);
 }
 
 /// <summary>Runs the queue runner for the life of the host, after crash recovery of the queue directory.</summary>

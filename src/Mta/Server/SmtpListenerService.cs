@@ -18,6 +18,7 @@ namespace Mta.Server;
 internal sealed class SmtpListenerService : IHostedService
 {
     private readonly SmtpdOptions _smtpd;
+    private readonly IReadOnlyList<string> _listen;   // this service's addresses (one smtpd_listen entry)
     private readonly IdentityOptions _identity;
     private readonly SmtpServerOptions _sessionOptions;
     private readonly Func<SmtpSessionContext, ISmtpSessionHandler> _handlerFactory;
@@ -32,8 +33,10 @@ internal sealed class SmtpListenerService : IHostedService
     private int _active;
 
     public SmtpListenerService(SmtpdOptions smtpd, IdentityOptions identity, SmtpServerOptions sessionOptions,
-        Func<SmtpSessionContext, ISmtpSessionHandler> handlerFactory, X509Certificate2? certificate, ILoggerFactory logs)
+        Func<SmtpSessionContext, ISmtpSessionHandler> handlerFactory, X509Certificate2? certificate, ILoggerFactory logs,
+        IReadOnlyList<string>? listen = null)
     {
+        _listen = listen ?? smtpd.Listen;
         _smtpd = smtpd;
         _identity = identity;
         _sessionOptions = sessionOptions;
@@ -48,7 +51,7 @@ internal sealed class SmtpListenerService : IHostedService
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        foreach (var spec in _smtpd.Listen)
+        foreach (var spec in _listen)
         {
             var ep = ParseEndPoint(spec);
             var socket = new Socket(ep.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
