@@ -128,6 +128,18 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
     /// <summary>smtpd_authorized_xclient_hosts: clients that may send XCLIENT; null = nobody.</summary>
     public Server.NetworkList? XclientHosts { get; init; }
 
+    /// <summary>An XFORWARD attribute of this transaction, or null when absent or "[UNAVAILABLE]"/"[TEMPUNAVAIL]".</summary>
+    private static string? Forwarded(SmtpSessionContext session, string name) =>
+        session.Xforward.TryGetValue(name, out var v) && v is not ("[UNAVAILABLE]" or "[TEMPUNAVAIL]") ? v : null;
+
+    /// <summary>smtpd_authorized_xforward_hosts / smtpd_authorized_xclient_hosts, judged on the real peer address.</summary>
+    public bool IsAuthorized(SmtpSessionContext session, SmtpVerb verb) => verb switch
+    {
+        SmtpVerb.Xforward => XforwardHosts?.Contains(session.PeerAddress) ?? false,
+        SmtpVerb.Xclient => XclientHosts?.Contains(session.PeerAddress) ?? false,
+        _ => false,
+    };
+
     private Proxy.XforwardFacts Xforward(SmtpSessionContext session, SmtpTransaction tx) => new(
         session.ClientName, session.RemoteAddress, (session.RemoteEndPoint as IPEndPoint)?.Port,
         session.ProtocolName(tx.Parameters.SmtpUtf8), session.HeloName, _queueId);
@@ -250,11 +262,14 @@ public sealed class MtaSessionHandler : ISmtpSessionHandler
             MailParameters = transaction.Parameters,
             Recipients = transaction.Recipients.Select(r => new EnvelopeRecipient(r.Address, r.Parameters)).ToList(),
             ArrivalTime = now,
-            ClientName = session.ClientName,
-            ClientAddress = session.RemoteAddress?.ToString() ?? "",
-            HeloName = session.HeloName ?? "",
+            // XFORWARD (from an authorized before-queue filter) names the original client for this transaction.
+            ClientName = Forwarded(session, "NAME") ?? session.ClientName,
+            ClientAddress = Forwarded(session, "ADDR") is { } fa ? (fa.StartsWith("IPV6:", StringComparison.OrdinalIgnoreCase) ? fa[5..] : fa) : session.RemoteAddress?.ToString() ?? "",
+            HeloName = Forwarded(session, "HELO") ?? session.HeloName ?? "",
         };
-        var received = ReceivedHeader.Build(session.HeloName ?? "", session.ClientName, envelope.ClientAddress, _identity.MyHostname,
+        if (session.Xforward.Count > 0)
+            _log.LogInformation("{QueueId}: xforward: client={Name}[{Addr}] helo=<{Helo}> ident={Ident}", queueId, envelope.ClientName, envelope.ClientAddress, envelope.HeloName, Forwarded(session, "IDENT") ?? "");
+        var received = ReceivedHeader.Build(envelope.HeloName, envelope.ClientName, envelope.ClientAddress, _identity.MyHostname,
             _identity.MailName, session.ProtocolName(transaction.Parameters.SmtpUtf8), queueId, session.TlsDescription,
             transaction.Recipients.Count == 1 ? transaction.Recipients[0].Address.Address : null, now);
         var rcpts = transaction.Recipients;

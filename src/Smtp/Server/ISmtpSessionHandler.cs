@@ -33,6 +33,12 @@ public interface ISmtpSessionHandler
     ValueTask<SmtpReply?> OnUnknownCommandAsync(SmtpSessionContext session, string commandLine, CancellationToken cancellationToken) =>
         ValueTask.FromResult<SmtpReply?>(null);
 
+    /// <summary>
+    /// True when the client may use <paramref name="verb"/> (XFORWARD or XCLIENT): Postfix's
+    /// smtpd_authorized_xforward_hosts / smtpd_authorized_xclient_hosts. Default: nobody.
+    /// </summary>
+    bool IsAuthorized(SmtpSessionContext session, SmtpVerb verb) => false;
+
     /// <summary>The transaction ended without a message (RSET, HELO, error, disconnect).</summary>
     void OnTransactionAborted(SmtpSessionContext session);
     /// <summary>The session ended.</summary>

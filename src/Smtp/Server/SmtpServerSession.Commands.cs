@@ -65,7 +65,8 @@ public sealed partial class SmtpServerSession
             SmtpVerb.Help => new SmtpReply(214, "2.0.0", "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS"),
             SmtpVerb.StartTls => StartTlsPrecheck(),
             SmtpVerb.Auth => new SmtpReply(503, "5.5.1", "Error: authentication not enabled"),
-            SmtpVerb.Xforward or SmtpVerb.Xclient => new SmtpReply(550, "5.7.0", "Error: insufficient authorization"),
+            SmtpVerb.Xforward => Xforward(cmd),
+            SmtpVerb.Xclient => Xclient(cmd),
             SmtpVerb.Expn or SmtpVerb.Etrn => new SmtpReply(502, "5.5.1", "Error: command not implemented"),
             _ => await UnknownAsync(line).ConfigureAwait(false),
         };
@@ -130,6 +131,7 @@ public sealed partial class SmtpServerSession
         Add("DSN");
         if (_options.SmtpUtf8) Add("SMTPUTF8");
         Add("CHUNKING");
+        foreach (var x in XKeywords()) lines.Add(x);
         return new SmtpReply(250, null, [.. lines]);
     }
 
@@ -165,6 +167,7 @@ public sealed partial class SmtpServerSession
     private SmtpReply Rset()
     {
         AbortTransaction();
+        _context.Xforward.Clear();
         return Ok;
     }
 

@@ -66,6 +66,7 @@ public sealed partial class SmtpServerSession
             reply = await _handler.OnMessageAsync(_context, tx, spool, _hardStop).ConfigureAwait(false);
         }
         _state = SmtpSessionState.Ready;
+        _context.Xforward.Clear(); // XFORWARD_README: the attributes apply to one transaction
         Count(verb, reply.Code < 400);
         await ReplyAsync(reply).ConfigureAwait(false);
     }

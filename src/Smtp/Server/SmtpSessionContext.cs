@@ -69,8 +69,17 @@ public sealed class SmtpSessionContext
     public EndPoint? RemoteEndPoint { get; }
     /// <summary>Server endpoint the client connected to.</summary>
     public EndPoint? LocalEndPoint { get; }
-    /// <summary>Client IP address, or null.</summary>
-    public IPAddress? RemoteAddress => (RemoteEndPoint as IPEndPoint)?.Address is { } a && a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : (RemoteEndPoint as IPEndPoint)?.Address;
+    /// <summary>The connected peer's IP address (never changed by XCLIENT), or null.</summary>
+    public IPAddress? PeerAddress => (RemoteEndPoint as IPEndPoint)?.Address is { } a && a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : (RemoteEndPoint as IPEndPoint)?.Address;
+    /// <summary>Client IP address: the peer's, or the one an authorized XCLIENT set; null when unknown.</summary>
+    public IPAddress? RemoteAddress => XclientAddress ?? PeerAddress;
+    /// <summary>The client address set by XCLIENT ADDR (Postfix XCLIENT_README), or null.</summary>
+    public IPAddress? XclientAddress { get; internal set; }
+    /// <summary>
+    /// XFORWARD attributes (NAME ADDR PORT PROTO HELO IDENT SOURCE, decoded; "[UNAVAILABLE]" kept as sent) for
+    /// the current transaction only (Postfix XFORWARD_README); empty when none.
+    /// </summary>
+    public Dictionary<string, string> Xforward { get; } = new(StringComparer.OrdinalIgnoreCase);
     /// <summary>Verified client host name, or "unknown" (set by the host).</summary>
     public string ClientName { get; set; } = "unknown";
     /// <summary>The last accepted HELO/EHLO argument, or null.</summary>

@@ -58,6 +58,8 @@ internal sealed class RecordingHandler : ISmtpSessionHandler
         return new(MessageReply());
     }
     public Func<string, SmtpReply?> Unknown { get; set; } = _ => null;
+    public bool Authorized { get; set; }
+    public bool IsAuthorized(SmtpSessionContext s, SmtpVerb verb) => Authorized;
     public ValueTask<SmtpReply?> OnUnknownCommandAsync(SmtpSessionContext s, string line, CancellationToken ct) { Calls.Add("unknown " + line); return new(Unknown(line)); }
     public void OnTransactionAborted(SmtpSessionContext s) => Calls.Add("abort");
     public void OnDisconnected(SmtpSessionContext s) { Calls.Add("disconnect"); Disconnected = true; }

@@ -279,6 +279,48 @@ public class SmtpServerSessionTests
     }
 
     [Fact]
+    public async Task Xforward_and_xclient_need_authorization()
+    {
+        await using var s = await Greeted();
+        var ehlo = await s.CommandAsync("EHLO c");
+        Assert.DoesNotContain("XFORWARD", ehlo);
+        Assert.Equal("550 5.7.0 Error: insufficient authorization\r\n", await s.CommandAsync("XFORWARD ADDR=192.0.2.1"));
+        Assert.Equal("550 5.7.0 Error: insufficient authorization\r\n", await s.CommandAsync("XCLIENT ADDR=192.0.2.1"));
+    }
+
+    [Fact]
+    public async Task Xforward_applies_to_one_transaction()
+    {
+        var h = new RecordingHandler { Authorized = true };
+        await using var s = await Greeted(h: h);
+        var ehlo = await s.CommandAsync("EHLO c");
+        Assert.EndsWith("250 XFORWARD NAME ADDR PORT PROTO HELO IDENT SOURCE\r\n", ehlo);
+        Assert.Equal("250 2.0.0 Ok\r\n", await s.CommandAsync("XFORWARD NAME=mail.example.org ADDR=192.0.2.7 HELO=[UNAVAILABLE]"));
+        Assert.Equal("501 5.5.4 Syntax: XFORWARD attribute=value...\r\n", await s.CommandAsync("XFORWARD COLOR=red"));
+        Assert.Equal("192.0.2.7", s.Context.Xforward["ADDR"]);
+        await s.CommandAsync("MAIL FROM:<a@b>");
+        Assert.StartsWith("503 5.5.1", await s.CommandAsync("XFORWARD ADDR=192.0.2.8"));
+        await s.CommandAsync("RCPT TO:<x@y>");
+        await s.CommandAsync("DATA");
+        await s.SendAsync("x\r\n.\r\n");
+        Assert.StartsWith("250", await s.ReplyAsync());
+        Assert.Empty(s.Context.Xforward);
+    }
+
+    [Fact]
+    public async Task Xclient_replaces_the_client_and_restarts_with_a_greeting()
+    {
+        var h = new RecordingHandler { Authorized = true };
+        await using var s = await Greeted(h: h);
+        await s.CommandAsync("EHLO c");
+        Assert.Equal("220 mx.test ESMTP\r\n", await s.CommandAsync("XCLIENT ADDR=192.0.2.9 NAME=[UNAVAILABLE]"));
+        Assert.Equal(System.Net.IPAddress.Parse("192.0.2.9"), s.Context.RemoteAddress);
+        Assert.Equal(System.Net.IPAddress.Loopback, s.Context.PeerAddress);
+        Assert.Equal("unknown", s.Context.ClientName);
+        Assert.StartsWith("503 5.5.1 Error: send HELO/EHLO first", await s.CommandAsync("MAIL FROM:<a@b>"));
+    }
+
+    [Fact]
     public async Task Recipient_refusal_is_per_recipient_and_data_needs_one_accepted()
     {
         var h = new RecordingHandler { Rcpt = r => r.LocalPart == "no" ? new SmtpReply(554, "5.7.1", $"{r}: Relay access denied") : null };
