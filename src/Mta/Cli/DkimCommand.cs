@@ -50,6 +50,7 @@ public static class DkimCommand
             {
                 var normalized = DkimNames.NormalizeDomain(d) ?? throw new ArgumentException($"'{d}' is not a valid domain name");
                 var path = Path.GetFullPath(Path.Combine(parseResult.GetValue(directory)!, DkimKeyGenerator.FileName(normalized, s, alg)));
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
                 var (_, record) = DkimKeyGenerator.GenerateToFile(normalized, s, alg, path);
                 output.WriteLine($"; private key: {path}");
                 output.WriteLine($"; publish this record, then add to {DkimSigningPolicy.ParameterName}: {normalized}:{s}:{path}");

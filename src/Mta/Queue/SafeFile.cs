@@ -45,7 +45,7 @@ public sealed partial class PhysicalQueueFileSystem : IQueueFileSystem
 
     /// <inheritdoc/>
     public Stream CreateNew(string path) =>
-        new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.None, 65536, FileOptions.None);
+        new FileStream(path, PrivateCreate);
 
     /// <inheritdoc/>
     public void Fsync(Stream stream)
@@ -85,7 +85,22 @@ public sealed partial class PhysicalQueueFileSystem : IQueueFileSystem
         Directory.Exists(directory) ? Directory.EnumerateFiles(directory) : [];
 
     /// <inheritdoc/>
-    public void CreateDirectory(string directory) => Directory.CreateDirectory(directory);
+    public void CreateDirectory(string directory)
+    {
+        // Queued mail is private: 0700 directories, 0600 files (as Postfix's queue, which only postfix reads).
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(directory);
+        else Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+    }
+
+    private static FileStreamOptions PrivateCreate
+    {
+        get
+        {
+            var o = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 65536 };
+            if (!OperatingSystem.IsWindows()) o.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            return o;
+        }
+    }
 
 #pragma warning disable SYSLIB1054 // LibraryImport needs unsafe code, which this project does not enable.
     [DllImport("libc", EntryPoint = "open", SetLastError = true)]

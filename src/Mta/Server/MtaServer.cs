@@ -43,7 +43,8 @@ public static class MtaServer
         if (!new[] { "none", "may", "encrypt" }.Contains(delivery.TlsSecurityLevel)) throw new FormatException($"smtp_tls_security_level = {delivery.TlsSecurityLevel}: expected none, may or encrypt");
         var dataDirectory = Path.GetFullPath(identity.DataDirectory);
         var spoolDirectory = Path.Combine(dataDirectory, "tmp");
-        Directory.CreateDirectory(spoolDirectory);
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(spoolDirectory);
+        else Directory.CreateDirectory(spoolDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         var dkim = config.Get<DkimOptions>();
         if (embeddedDefault && dkim.SigningKeys.Count == 0)
             dkim = DevelopmentDkimKey(dkim, identity, dataDirectory);
@@ -89,7 +90,7 @@ public static class MtaServer
             if (smtpd.TlsSecurityLevel == "none") return new TlsHolder(null);
             var cert = TlsCertificateProvider.Load(smtpd.TlsCertFile, smtpd.TlsKeyFile, identity.MyHostname, dataDirectory, out bool generated);
             if (generated) sp.GetRequiredService<ILoggerFactory>().CreateLogger("smtpd")
-                .LogWarning("no smtpd_tls_cert_file: generated a self-signed certificate for {Host} under {Dir} (development mode)", identity.MyHostname, Path.Combine(dataDirectory, "tls"));
+                .LogWarning("no smtpd_tls_cert_file: generated a self-signed certificate for {Host} under {Dir}; it is kept and reused (publish its TLSA 3 1 1 record, see mta check, or set smtpd_tls_cert_file)", identity.MyHostname, Path.Combine(dataDirectory, "tls"));
             return new TlsHolder(cert);
         });
         if (queueBackend.IsS3) s.AddHostedService(sp => Mta.Queue.S3.S3QueueComposition.CreateS3Service(sp, queueBackend, sp.GetRequiredService<QueueRunner>()));
@@ -114,8 +115,6 @@ public static class MtaServer
         if (identity.MyDestination.Contains("*"))
             log.LogInformation("mydestination = *: every recipient is delivered locally into a Maildir under {Maildirs}", Path.GetFullPath(delivery.MaildirBase));
         var checks = SecurityChecks.InputFrom(config, _ => DkimKeySource.FromParameter(dkim.SigningKeys));
-        if (string.IsNullOrEmpty(smtpd.TlsCertFile) && smtpd.TlsSecurityLevel != "none")
-            checks = checks with { CertificateFile = Path.Combine(dataDirectory, "tls", "cert.pem"), KeyFile = Path.Combine(dataDirectory, "tls", "key.pem") };
         return (host, checks);
     }
 

@@ -71,9 +71,12 @@ public sealed class MessageSpool : IDisposable
 
     private void Spill()
     {
-        Directory.CreateDirectory(_tempDirectory);
+        if (OperatingSystem.IsWindows()) Directory.CreateDirectory(_tempDirectory);
+        else if (!Directory.Exists(_tempDirectory)) Directory.CreateDirectory(_tempDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         _filePath = Path.Combine(_tempDirectory, "spool-" + Guid.NewGuid().ToString("N"));
-        _file = new FileStream(_filePath, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, 65536, FileOptions.None);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.Read | FileShare.Delete, BufferSize = 65536 };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // message content is private
+        _file = new FileStream(_filePath, options);
         _file.Write(_buffer, 0, _bufferLength);
         _buffer = [];
         _bufferLength = 0;
