@@ -163,11 +163,18 @@ public sealed class SmtpSinkPeer : IPeer
     public bool ReceivedRcptTo(string address) =>
         ReceivedCommands().Any(c => c.StartsWith($"RCPT TO:<{address}>", StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>Transactions dumped in the current life, oldest first.</summary>
-    public IReadOnlyList<SinkDump> Dumps() => DumpsOf(DumpDirectory);
+    /// <summary>
+    /// Messages dumped in the current life, oldest first. smtp-sink also keeps an empty dump file for a transaction
+    /// that is still open or ended without DATA on a connection the client keeps (our MTA caches connections,
+    /// smtp_connection_cache_on_demand); those are not messages and are left out (see <see cref="AllDumps"/>).
+    /// </summary>
+    public IReadOnlyList<SinkDump> Dumps() => DumpsOf(DumpDirectory).Where(d => d.Message.Length > 0).ToArray();
 
-    /// <summary>Transactions dumped in life <paramref name="life"/> (1-based).</summary>
-    public IReadOnlyList<SinkDump> DumpsOfLife(int life) => DumpsOf(_lives[life - 1].DumpDir);
+    /// <summary>Every dump file of the current life, including empty ones of transactions without a message.</summary>
+    public IReadOnlyList<SinkDump> AllDumps() => DumpsOf(DumpDirectory);
+
+    /// <summary>Messages dumped in life <paramref name="life"/> (1-based), as <see cref="Dumps"/>.</summary>
+    public IReadOnlyList<SinkDump> DumpsOfLife(int life) => DumpsOf(_lives[life - 1].DumpDir).Where(d => d.Message.Length > 0).ToArray();
 
     private static IReadOnlyList<SinkDump> DumpsOf(string dir) =>
         new DirectoryInfo(dir).GetFiles("m.*").OrderBy(f => f.LastWriteTimeUtc).Select(f => SinkDump.Parse(f.FullName)).ToArray();
