@@ -49,24 +49,7 @@ public sealed class ChildProcess : IAsyncDisposable
     public static ChildProcess Start(string name, string file, IEnumerable<string> args,
         IReadOnlyDictionary<string, string>? environment = null)
     {
-        var psi = new ProcessStartInfo(file)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        if (environment is not null)
-        {
-            foreach (var (k, v) in environment)
-            {
-                psi.Environment[k] = v;
-            }
-        }
+        var psi = CommandRunner.StartInfo(file, args, environment);
         var process = new Process { StartInfo = psi, EnableRaisingEvents = true };
         var child = new ChildProcess(name, process);
         process.OutputDataReceived += (_, e) => child.Append("out", e.Data);

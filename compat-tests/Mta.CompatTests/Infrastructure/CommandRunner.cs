@@ -23,9 +23,11 @@ public sealed record CommandResult(int ExitCode, string Output, TimeSpan Elapsed
 /// <summary>Runs an external program to completion with a deadline.</summary>
 public static class CommandRunner
 {
-    /// <summary>Runs <paramref name="file"/> with <paramref name="args"/>; kills it at <paramref name="timeout"/>.</summary>
-    public static async Task<CommandResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout,
-        IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>
+    /// The start info every test process uses: stdout, stderr and stdin redirected, no shell, arguments passed
+    /// one by one (no quoting), <paramref name="environment"/> added to the inherited environment.
+    /// </summary>
+    public static ProcessStartInfo StartInfo(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -34,17 +36,16 @@ public static class CommandRunner
             RedirectStandardInput = true,
             UseShellExecute = false,
         };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-        if (environment is not null)
-        {
-            foreach (var (k, v) in environment)
-            {
-                psi.Environment[k] = v;
-            }
-        }
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
+        return psi;
+    }
+
+    /// <summary>Runs <paramref name="file"/> with <paramref name="args"/>; kills it at <paramref name="timeout"/>.</summary>
+    public static async Task<CommandResult> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment = null)
+    {
+        var psi = CommandRunner.StartInfo(file, args, environment);
         var lines = new List<(TimeSpan, string)>();
         var text = new StringBuilder();
         var gate = new Lock();
