@@ -38,6 +38,7 @@ public sealed class ParameterCatalog
         typeof(Mta.Restrictions.RestrictionOptions),
         typeof(Mta.Queue.S3.S3QueueOptions),
         typeof(Mta.Proxy.ProxyOptions),
+        typeof(Mta.Logging.LoggingOptions),
     ];
 
     /// <summary>Computed, read-only names that values and defaults may reference but main.cf may not set.</summary>

@@ -54,6 +54,8 @@ public sealed class MaildirDeliveryAgent : IDeliveryAgent
     public async Task<IReadOnlyList<RecipientOutcome>> DeliverAsync(DeliveryRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
+        // File writes and fsync block: leave a socket's I/O thread (completions run inline there, Program.cs).
+        await Task.Yield();
         var outcomes = new List<RecipientOutcome>(request.Recipients.Count);
         foreach (var r in request.Recipients)
         {

@@ -31,18 +31,6 @@ public sealed class RelayPolicy
 
     /// <summary>True when the client address is in mynetworks.</summary>
     public bool IsTrustedClient(IPAddress? client) => Engine.MyNetworks.Contains(client);
-
-    /// <summary>
-    /// Returns null to accept <paramref name="recipient"/> from <paramref name="client"/>, else the refusal: the
-    /// RCPT-time lists evaluated for a fresh session (synchronous when no list uses check_policy_service).
-    /// </summary>
-    public SmtpReply? CheckRecipient(IPAddress? client, SmtpPath recipient)
-    {
-        var session = new SmtpSessionContext(client is null ? null : new IPEndPoint(client, 0), null);
-        var checks = Engine.NewSession();
-        var task = checks.RcptAsync(session, recipient, CancellationToken.None);
-        return task.IsCompleted ? task.Result : task.AsTask().GetAwaiter().GetResult();
-    }
 }
 
 /// <summary>Which domains are ours: mydestination (local delivery) and relay_domains (we relay to them).</summary>

@@ -142,6 +142,8 @@ public sealed class SafeFile
     /// <exception cref="OperationCanceledException">cancelled before the rename; the target is unchanged.</exception>
     public async Task WriteAsync(string path, Func<Stream, CancellationToken, Task> writer, CancellationToken cancellationToken)
     {
+        // fsync blocks: leave a socket's I/O thread (completions run inline there, Program.cs) for the thread pool.
+        await Task.Yield();
         string directory = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
         string temp = Path.Combine(directory, TempPrefix + Path.GetFileName(path) + "." + Guid.NewGuid().ToString("N")[..12]);
         bool renamed = false;

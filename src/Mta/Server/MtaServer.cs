@@ -52,8 +52,9 @@ public static class MtaServer
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
-        builder.Logging.AddConsole(o => o.FormatterName = PostfixConsoleFormatter.FormatterName);
-        builder.Logging.AddConsoleFormatter<PostfixConsoleFormatter, Microsoft.Extensions.Logging.Console.ConsoleFormatterOptions>();
+        var logging = config.Get<LoggingOptions>();
+        if (logging.FlushIntervalMs < 0 || logging.BufferLimit < 1) throw new FormatException("maillog_flush_interval_ms must be >= 0 and maillog_buffer_limit >= 1");
+        builder.Logging.AddProvider(new PostfixLoggerProvider(Console.OpenStandardOutput(), TimeSpan.FromMilliseconds(logging.FlushIntervalMs), logging.BufferLimit));
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = smtpd.ShutdownTimeout + TimeSpan.FromSeconds(10));

@@ -11,7 +11,7 @@ public class ParameterCatalogTests
     {
         var catalog = ParameterCatalog.Default;
         Assert.Equal([typeof(IdentityOptions), typeof(SmtpdOptions), typeof(DeliveryOptions), typeof(QueueOptions), typeof(Mta.Milters.MilterOptions),
-            typeof(Mta.Authentication.DkimOptions), typeof(Mta.Checks.ChecksOptions), typeof(Mta.Restrictions.RestrictionOptions), typeof(Mta.Queue.S3.S3QueueOptions), typeof(Mta.Proxy.ProxyOptions)], catalog.Types);
+            typeof(Mta.Authentication.DkimOptions), typeof(Mta.Checks.ChecksOptions), typeof(Mta.Restrictions.RestrictionOptions), typeof(Mta.Queue.S3.S3QueueOptions), typeof(Mta.Proxy.ProxyOptions), typeof(Mta.Logging.LoggingOptions)], catalog.Types);
         var names = catalog.Parameters.Select(p => p.Name).ToList();
         Assert.Equal(names.Order(StringComparer.Ordinal), names);
         Assert.Equal(names.Count, names.Distinct().Count());

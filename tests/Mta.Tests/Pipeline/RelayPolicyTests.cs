@@ -21,6 +21,13 @@ public class RelayPolicyTests
         return new RelayPolicy(smtpd, new LocalDomains(identity, smtpd));
     }
 
+    /// <summary>The RCPT-time lists for a fresh session from <paramref name="client"/>: null accepts.</summary>
+    private static async Task<Mta.Smtp.Protocol.SmtpReply?> CheckRecipient(RelayPolicy policy, IPAddress client, SmtpPath recipient)
+    {
+        var session = new Mta.Smtp.Server.SmtpSessionContext(new IPEndPoint(client, 0), null);
+        return await policy.Engine.NewSession().RcptAsync(session, recipient, CancellationToken.None);
+    }
+
     [Theory]
     [InlineData("127.0.0.1", "x@elsewhere.test", null)]
     [InlineData("10.1.2.3", "x@elsewhere.test", null)]
@@ -31,25 +38,25 @@ public class RelayPolicyTests
     [InlineData("192.0.2.1", "x@a.sub.test", null)]
     [InlineData("192.0.2.1", "x@sub.test", "454 4.7.1 <x@sub.test>: Relay access denied")]
     [InlineData("2001:db8::1", "x@elsewhere.test", "454 4.7.1 <x@elsewhere.test>: Relay access denied")]
-    public void Default_restrictions(string client, string rcpt, string? expected)
+    public async Task Default_restrictions(string client, string rcpt, string? expected)
     {
         var at = rcpt.IndexOf('@');
-        var reply = Policy().CheckRecipient(IPAddress.Parse(client), new SmtpPath(rcpt[..at], rcpt[(at + 1)..]));
+        var reply = await CheckRecipient(Policy(), IPAddress.Parse(client), new SmtpPath(rcpt[..at], rcpt[(at + 1)..]));
         Assert.Equal(expected, reply?.ToString());
     }
 
     [Fact]
-    public void Reject_unauth_destination_is_554()
+    public async Task Reject_unauth_destination_is_554()
     {
-        var reply = Policy("permit_mynetworks, reject_unauth_destination").CheckRecipient(IPAddress.Parse("192.0.2.1"), new SmtpPath("x", "far.test"));
+        var reply = await CheckRecipient(Policy("permit_mynetworks, reject_unauth_destination"), IPAddress.Parse("192.0.2.1"), new SmtpPath("x", "far.test"));
         Assert.Equal("554 5.7.1 <x@far.test>: Relay access denied", reply?.ToString());
     }
 
     [Fact]
-    public void Recipient_restrictions_run_after_relay_restrictions()
+    public async Task Recipient_restrictions_run_after_relay_restrictions()
     {
         var policy = Policy("permit_mynetworks, defer_unauth_destination", "reject");
-        Assert.Equal(554, policy.CheckRecipient(IPAddress.Parse("192.0.2.1"), new SmtpPath("x", "mx.test"))?.Code);
+        Assert.Equal(554, (await CheckRecipient(policy, IPAddress.Parse("192.0.2.1"), new SmtpPath("x", "mx.test")))?.Code);
     }
 
     [Fact]
