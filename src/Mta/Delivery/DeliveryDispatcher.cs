@@ -63,7 +63,10 @@ public sealed class DeliveryDispatcher
             list.Add(i);
         }
 
-        await Task.WhenAll(groups.Select(g => DeliverGroupAsync(envelope, g.Key, g.Value, recipients, content, outcomes, deadline))).ConfigureAwait(false);
+        // One next hop (the common case): deliver on this thread. Several: every group but the first
+        // starts on the thread pool, since an agent may do synchronous work before its first await.
+        bool parallel = groups.Count > 1;
+        await Task.WhenAll(groups.Select((g, n) => DeliverGroupAsync(envelope, g.Key, g.Value, recipients, content, outcomes, deadline, yieldFirst: parallel && n > 0))).ConfigureAwait(false);
 
         var result = new RecipientOutcome[recipients.Count];
         for (int i = 0; i < result.Length; i++)
@@ -74,7 +77,7 @@ public sealed class DeliveryDispatcher
     }
 
     private async Task DeliverGroupAsync(MessageEnvelope envelope, NextHop hop, List<int> indexes, IReadOnlyList<EnvelopeRecipient> recipients,
-        MessageContent content, RecipientOutcome?[] outcomes, CancellationToken deadline)
+        MessageContent content, RecipientOutcome?[] outcomes, CancellationToken deadline, bool yieldFirst)
     {
         var group = indexes.Select(i => recipients[i]).ToArray();
         if (!_agents.TryGetValue(hop.Transport, out var agent))
@@ -86,7 +89,7 @@ public sealed class DeliveryDispatcher
         IReadOnlyList<RecipientOutcome>? got = null;
         try
         {
-            await Task.Yield();   // agents may do synchronous work before their first await; run groups in parallel
+            if (yieldFirst) await Task.Yield();
             got = await agent.DeliverAsync(new DeliveryRequest(envelope, hop, group, content), deadline).ConfigureAwait(false);
             if (got.Count != group.Length)
             {
