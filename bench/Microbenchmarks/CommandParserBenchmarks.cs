@@ -7,6 +7,7 @@ using Mta.Smtp.Protocol;
 namespace Mta.Microbenchmarks;
 
 [MemoryDiagnoser]
+[BenchmarkCategory("command parser")]
 public class CommandParserBenchmarks
 {
     private static readonly SmtpParserOptions Options = SmtpParserOptions.Default;

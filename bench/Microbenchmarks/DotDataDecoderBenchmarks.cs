@@ -10,6 +10,7 @@ using Mta.Smtp.Server;
 namespace Mta.Microbenchmarks;
 
 [MemoryDiagnoser]
+[BenchmarkCategory("DATA reader")]
 public class DotDataDecoderBenchmarks
 {
     private ReadOnlySequence<byte> _whole;

@@ -1,7 +1,7 @@
 // Microbenchmarks: BenchmarkDotNet runs of the hot paths of a session, per issue 6.
 //   dotnet run -c Release -- [--quick] [BenchmarkDotNet arguments, e.g. --filter '*Parser*']
 // --quick: one short in-process job (3 warm-ups, 3 iterations), so bench/run --quick stays short.
-// Not here yet, because the code does not exist yet: the milter codec and DKIM signing.
+// Benchmarks: SmtpCommandParser, DotDataDecoder, the milter codec, DKIM signing (RSA-2048, Ed25519).
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Exporters;
@@ -20,6 +20,9 @@ var config = ManualConfig.CreateEmpty()
     .AddLogger(DefaultConfig.Instance.GetLoggers().ToArray())
     .AddExporter(MarkdownExporter.GitHub)
     .AddDiagnoser(MemoryDiagnoser.Default)
+    // One group per benchmark class (its [BenchmarkCategory]) in the joined table, so each class's
+    // Ratio column refers to its own baseline.
+    .AddLogicalGroupRules(BenchmarkLogicalGroupRule.ByCategory, BenchmarkLogicalGroupRule.ByParams)
     .WithOptions(ConfigOptions.JoinSummary);
 BenchmarkSwitcher.FromAssembly(typeof(Mta.Microbenchmarks.CommandParserBenchmarks).Assembly)
     .Run(rest.Length == 0 ? ["--filter", "*"] : rest, config);

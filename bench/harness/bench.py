@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import socket
@@ -268,9 +269,12 @@ MTA_MODES = {
 class Mta(Server):
     family = "mta"
 
-    def __init__(self, procs, root, build, sink, kind, extra=None, perfmap=False):
-        self.procs, self.build, self.sink, self.kind = procs, build, sink, kind
+    def __init__(self, procs, root, build, sink, kind, extra=None, perfmap=False, milter=None):
+        self.procs, self.build, self.sink, self.kind, self.milter = procs, build, sink, kind, milter
         self.name, self.label = MTA_MODES[kind]
+        if milter:
+            self.name += "+rspamd"
+            self.label += ", rspamd milter"
         self.dir = os.path.join(root, self.name + (("-" + extra[0]) if extra else ""))
         self.extra = extra[1] if extra else []
         self.port = free_port()
@@ -297,6 +301,9 @@ class Mta(Server):
             lines.append("prequeue_max_inflight = 0")
         if self.kind == "accept":
             lines.append("default_transport = discard")
+        if self.milter:
+            # The same parameters and values as the Postfix milter rows.
+            lines += [f"smtpd_milters = inet:127.0.0.1:{self.milter}", "milter_default_action = tempfail", "milter_protocol = 6"]
         return lines + self.extra
 
     def start(self):
@@ -532,6 +539,7 @@ class Rspamd:
         self.procs = procs
         self.dir = os.path.join(root, "rspamd")
         self.p = None
+        self._log_pos, self._scans, self._scanned_bytes = 0, 0, 0
 
     def start(self):
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -561,6 +569,45 @@ class Rspamd:
 
     def roots(self):
         return [self.p.pid]
+
+    @property
+    def log_file(self):
+        return os.path.join(self.dir, "log", "rspamd.log")
+
+    def scans(self):
+        """Scan tasks rspamd has logged so far: one `rspamd_task_write_log` line per message it scanned
+        (the normal worker's task log; a milter conversation that never reaches end-of-message logs none)."""
+        try:
+            with open(self.log_file, "rb") as f:
+                f.seek(self._log_pos)
+                data = f.read()
+        except OSError:
+            return self._scans
+        end = data.rfind(b"\n") + 1  # count whole lines only; a partial one is read again next time
+        for line in data[:end].split(b"\n"):
+            if b"rspamd_task_write_log" in line:
+                self._scans += 1
+                m = re.search(rb", len: (\d+),", line)
+                self._scanned_bytes += int(m.group(1)) if m else 0
+        self._log_pos += end
+        return self._scans
+
+    def scanned_bytes(self):
+        """Sum of the `len:` (message size rspamd scanned) of the scans counted so far."""
+        return self._scanned_bytes
+
+    def scans_settled(self, expected, timeout=10):
+        """scans() once it reaches `expected` or stops growing (rspamd writes its log asynchronously)."""
+        deadline = time.monotonic() + timeout
+        last, since = self.scans(), time.monotonic()
+        while time.monotonic() < deadline and last < expected:
+            time.sleep(0.2)
+            n = self.scans()
+            if n != last:
+                last, since = n, time.monotonic()
+            elif time.monotonic() - since > 2:
+                break
+        return last
 
     def stop(self):
         if self.p:
@@ -608,9 +655,11 @@ class Config:
         return f"{self.sessions} sess, {'-d' if self.reuse else 'no -d'}, {self.size // 1024} KiB, {self.rcpts} rcpt"
 
 
-def measure(server, cfg, seconds, run_dir, probe=True):
+def measure(server, cfg, seconds, run_dir, probe=True, parts=None):
     """One measured load: calibrate (also warms up), then a run sized to `seconds`, with the latency
-    probe beside it. For queueing modes the window (and CPU) runs until the queue is empty."""
+    probe beside it. For queueing modes the window (and CPU) runs until the queue is empty. `parts`
+    (name -> roots function) also reports the CPU of parts of the tree under test (e.g. rspamd)."""
+    parts = parts or {}
     row = {"server": server.name, "family": server.family, "kind": server.kind, "label": server.label, "config": cfg.key,
            "sessions": cfg.sessions, "reuse": cfg.reuse, "size": cfg.size, "rcpts": cfg.rcpts}
     m0 = max(200, cfg.sessions * 10)
@@ -620,6 +669,7 @@ def measure(server, cfg, seconds, run_dir, probe=True):
         row["error"] = f"calibration failed (rc={rc}): {err[:300]}"
         return row
     rate0 = m0 / el
+    row["calibration_messages"] = m0
     msgs = int(min(max(rate0 * seconds, cfg.sessions * 5, 200), 1_000_000))
     probe_out = os.path.join(run_dir, f"probe-{server.name}-{cfg.key}.json")
     pp = None
@@ -630,6 +680,7 @@ def measure(server, cfg, seconds, run_dir, probe=True):
         time.sleep(0.3)
     roots = server.roots()
     cpu0 = tree_cpu_seconds(roots) if roots else 0
+    part_cpu0 = {name: tree_cpu_seconds(f()) for name, f in parts.items()}
     t0 = time.monotonic()
     el, rc, err, argv = smtp_source(server.port, cfg.sessions, msgs, cfg.size, cfg.rcpts, cfg.reuse, timeout=max(120, seconds * 20))
     drained = wait_drained(server, 300)
@@ -642,6 +693,7 @@ def measure(server, cfg, seconds, run_dir, probe=True):
             os.killpg(pp.pid, signal.SIGKILL)
             pp.wait(10)
     cpu1 = tree_cpu_seconds(roots) if roots else 0
+    part_cpu1 = {name: tree_cpu_seconds(f()) for name, f in parts.items()}
     row["command"] = " ".join(argv[3:])
     row["messages"] = msgs
     row["elapsed"] = el
@@ -670,6 +722,8 @@ def measure(server, cfg, seconds, run_dir, probe=True):
     if roots:
         row["cpu_s"] = cpu1 - cpu0
         row["cpu_ms_per_msg"] = (cpu1 - cpu0) * 1000 / (msgs + probe_msgs) if msgs else None
+        if parts and msgs:
+            row["cpu_ms_per_msg_parts"] = {name: (part_cpu1[name] - part_cpu0[name]) * 1000 / (msgs + probe_msgs) for name in parts}
     return row
 
 
@@ -830,24 +884,57 @@ def write_results(path, meta, rows, idle, micro, milter_rows, analysis):
     L.append("")
     L.append("## With rspamd as milter")
     L.append("")
-    L.append("rspamd 3.4 (Debian), its proxy worker in milter mode, private instance on core 0 (its CPU is counted in the tree under test); "
-             "its DNS resolver points at a loopback port where nothing listens and its network modules are off, so it scans locally only.")
+    L.append("rspamd 3.4 (Debian), its proxy worker in milter mode, one private instance for every row, on core 0 (its CPU is counted in the tree under test); "
+             "its DNS resolver points at a loopback port where nothing listens and its network modules are off, so it scans locally only. "
+             "Every server has `smtpd_milters = inet:127.0.0.1:11332`, `milter_default_action = tempfail`, `milter_protocol = 6`, and gets the same warm-up "
+             "as the load rows first. **ratio**: msg/s to Postfix's matching mode with the same milter (pre-queue relay vs in-session relay "
+             "`smtpd_proxy_filter`; queue vs queue). CPU ms/msg: the server's tree and rspamd's over the measured window, per message; "
+             "**of which rspamd**: rspamd's tree alone. **rspamd scans**: scan tasks in rspamd's log (`rspamd_task_write_log` lines) during the row, "
+             "against the messages the row sent (calibration, measured run and probe).")
     L.append("")
-    L.append("| mode | sessions | -d | body | rcpt | msg/s | ratio | CPU ms/msg (MTA + rspamd) | p50 ms | p99 ms | notes |")
-    L.append("|---|---:|:-:|---:|---:|---:|---:|---:|---:|---:|---|")
+    L.append("| mode | sessions | -d | body | rcpt | msg/s | ratio | relayed/s | CPU ms/msg (server + rspamd) | of which rspamd | p50 ms | p99 ms | rspamd scans | notes |")
+    L.append("|---|---:|:-:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    milter_by = {r["server"]: r for r in milter_rows}
+    milter_ref = {"mta-prequeue+rspamd": "postfix-proxy+rspamd", "mta-queue+rspamd": "postfix-queue+rspamd"}
     for r in milter_rows:
-        if r.get("not_available"):
+        if r.get("not_available"):  # results.json of runs before our MTA had milters
             L.append(f"| {r['server']} | {r['sessions']} | {'yes' if r['reuse'] else 'no'} | {r['size'] // 1024} KiB | {r['rcpts']} | "
-                     f"not available yet | — | — | — | — | {r['not_available']} |")
+                     f"not available yet | — | — | — | — | — | — | — | {r['not_available']} |")
             continue
-        notes = "ERROR: " + r["error"][:160] if r.get("error") else ""
-        if r.get("kind") == "proxy" and not r.get("error"):
-            # Seen in rspamd's log: no scan task for these messages. Postfix's smtpd hands message
-            # content to milters through cleanup(8), which smtpd_proxy_filter bypasses before the reply.
-            notes = ("rspamd gets the envelope stages only: with smtpd_proxy_filter, Postfix passes no message content to "
-                     "milters (content goes through cleanup(8), after the proxy), so rspamd logs no scan for these messages")
+        ratio = None
+        ref = milter_by.get(milter_ref.get(r["server"], ""))
+        if ref and ref.get("msgs_per_s") and r.get("msgs_per_s") and not ref.get("error") and not r.get("error"):
+            ratio = r["msgs_per_s"] / ref["msgs_per_s"]
+        scans, sent = r.get("rspamd_scans"), r.get("rspamd_messages")
+        notes = []
+        if r.get("error"):
+            notes.append("ERROR: " + r["error"].replace("|", "/").replace("\n", " ")[:160])
+        if r.get("warning"):
+            notes.append("smtp-source: " + r["warning"].replace("|", "/").replace("\n", " ")[:120])
+        if r.get("probe_errors"):
+            notes.append(f"probe errors: {r['probe_errors']}")
+        if r.get("drained") is False:
+            notes.append("queue not empty after 300 s")
+        if not r.get("error") and r.get("kind") == "proxy":
+            # Postfix's smtpd hands message content to milters through cleanup(8), which
+            # smtpd_proxy_filter bypasses before the reply: rspamd sees the envelope stages only.
+            notes.append("rspamd gets the envelope stages only: with smtpd_proxy_filter, Postfix passes no message content to "
+                         "milters (content goes through cleanup(8), after the proxy), so rspamd logs no scan for these messages")
+        elif not r.get("error") and scans is not None and sent:
+            size = f", {r['rspamd_scanned_bytes'] / scans:,.0f} bytes each (`len:` in its log)" if scans and r.get("rspamd_scanned_bytes") else ""
+            if scans >= sent:
+                notes.append(f"rspamd scanned every message{size}: header and body reached it through the milter")
+            else:
+                notes.append(f"rspamd logged scans for {scans / sent * 100:.0f}% of the messages only{size}")
+        if not r.get("error") and r["server"] == "mta-prequeue+rspamd":
+            other = milter_by.get("postfix-queue+rspamd")
+            if other and other.get("msgs_per_s") and r.get("msgs_per_s") and not other.get("error"):
+                notes.append(f"{r['msgs_per_s'] / other['msgs_per_s']:.2f}x postfix-queue+rspamd, the Postfix row whose messages rspamd does scan")
         L.append(f"| {r['server']} | {r['sessions']} | {'yes' if r['reuse'] else 'no'} | {r['size'] // 1024} KiB | {r['rcpts']} | "
-                 f"{fmt(r.get('msgs_per_s'))} | — | {fmt(r.get('cpu_ms_per_msg'), 3)} | {fmt(r.get('p50_ms'), 2)} | {fmt(r.get('p99_ms'), 2)} | {notes} |")
+                 f"{fmt(r.get('msgs_per_s'))} | {fmt(ratio, 2) + 'x' if ratio else '—'} | {fmt(r.get('relayed_per_s'))} | "
+                 f"{fmt(r.get('cpu_ms_per_msg'), 3)} | {fmt(r.get('cpu_ms_per_msg_parts', {}).get('rspamd'), 3)} | "
+                 f"{fmt(r.get('p50_ms'), 2)} | {fmt(r.get('p99_ms'), 2)} | "
+                 f"{f'{scans:,} of {sent:,}' if scans is not None and sent else '—'} | {'; '.join(notes)} |")
     L.append("")
     L.append("## Resident memory per idle session")
     L.append("")
@@ -873,8 +960,11 @@ def write_results(path, meta, rows, idle, micro, milter_rows, analysis):
     L.append("## Microbenchmarks (BenchmarkDotNet)")
     L.append("")
     if micro[0]:
-        L.append(f"`bench/Microbenchmarks` (`dotnet Microbenchmarks.dll {micro[1]}`), on core 0. Not here yet because the code does not exist yet: "
-                 "the milter codec and DKIM signing (to be added with those features).")
+        L.append(f"`bench/Microbenchmarks` (`dotnet Microbenchmarks.dll {micro[1]}`), on core 0, one group per benchmark class: "
+                 "the SMTP command parser (`SmtpCommandParser.Parse`), the DATA reader (`DotDataDecoder`), the milter codec "
+                 "(encoding a header, a 4 KiB body chunk and every packet of one message; framing and decoding the replies to one message "
+                 "and a custom reply text) and DKIM signing (`DkimSigner.Sign` of a 4 KiB message with RSA-2048, Ed25519, and both; "
+                 "each includes MimeKit's parse and the body-hash check). Ratio: to the baseline of its group.")
         L.append("")
         L.append(micro[0].strip())
     else:
@@ -962,7 +1052,9 @@ def main():
     ap = argparse.ArgumentParser(description="bench/run: our MTA vs Postfix vs Haraka on loopback")
     ap.add_argument("--quick", action="store_true", help="headline rows only (10 and 100 sessions with -d, 10 without; 4 KiB; one recipient)")
     ap.add_argument("--seconds", type=float, help="length of each measured run (default 4 quick, 10 full)")
-    ap.add_argument("--only", help="comma-separated servers: ceiling,mta-prequeue,mta-queue,mta-accept,postfix-queue,postfix-accept,postfix-proxy,haraka")
+    ap.add_argument("--only", help="comma-separated servers: ceiling,mta-prequeue,mta-queue,mta-accept,postfix-queue,postfix-accept,postfix-proxy,haraka; "
+                    "milter rows by their name (mta-prequeue+rspamd, postfix-proxy+rspamd, mta-queue+rspamd, postfix-queue+rspamd) "
+                    "or their mode's (mta-prequeue also runs mta-prequeue+rspamd)")
     ap.add_argument("--skip", default="", help="comma-separated parts to skip: load,milter,idle,micro")
     ap.add_argument("--idle-sessions", type=int, default=10000)
     ap.add_argument("--warmup", type=int, help="messages sent (10 sessions, -d) to each server before its rows (default 2000 quick, 10000 full)")
@@ -1069,30 +1161,53 @@ def main():
                 finally:
                     server.stop()
         if "milter" not in skip:
+            # One private rspamd for every row; the matching modes side by side: our pre-queue relay and
+            # Postfix's in-session relay, then the two queue modes. --only picks rows by their name or by
+            # the name of the mode they add the milter to (--only mta-prequeue also runs mta-prequeue+rspamd).
             cfg = Config(10, True, 4096, 1)
-            milter_rows.append({"server": "mta-prequeue+rspamd", "sessions": 10, "reuse": True, "size": 4096, "rcpts": 1,
-                                "not_available": "our MTA has no milter support yet"})
-            milter_rows.append({"server": "mta-queue+rspamd", "sessions": 10, "reuse": True, "size": 4096, "rcpts": 1,
-                                "not_available": "our MTA has no milter support yet"})
+            milter_servers = [
+                lambda: Mta(procs, root, build, sink, "prequeue", milter=Rspamd.MILTER_PORT),
+                lambda: Postfix(procs, root, sink, "proxy", milter=Rspamd.MILTER_PORT),
+                lambda: Mta(procs, root, build, sink, "queue", milter=Rspamd.MILTER_PORT),
+                lambda: Postfix(procs, root, sink, "queue", milter=Rspamd.MILTER_PORT),
+            ]
+            chosen = [m for m in (make() for make in milter_servers)
+                      if not only or m.name in only or m.name.split("+")[0] in only]
             rs = Rspamd(procs, root)
             try:
-                log("== rspamd")
-                rs.start()
-                for kind in ("proxy", "queue"):
-                    pf = Postfix(procs, root, sink, kind, milter=Rspamd.MILTER_PORT)
+                if chosen:
+                    log("== rspamd")
+                    rs.start()
+                for server in chosen:
                     try:
-                        log(f"== {pf.label}")
-                        pf.start()
-                        pf_roots = pf.roots
-                        pf.roots = lambda pf_roots=pf_roots: pf_roots() + rs.roots()
-                        row = measure(pf, cfg, seconds, root)
+                        log(f"== {server.label}")
+                        server.start()
+                        server_roots = server.roots
+                        server.roots = lambda server_roots=server_roots: server_roots() + rs.roots()
+                        # The same warm-up as the load rows (JIT, process pools, and rspamd's own).
+                        smtp_source(server.port, 10, a.warmup, 4096, 1, True, timeout=300)
+                        wait_drained(server, 300)
+                        scans0 = rs.scans_settled(10**12, timeout=3)
+                        bytes0 = rs.scanned_bytes()
+                        row = measure(server, cfg, seconds, root, parts={"rspamd": rs.roots})
+                        sent = row.get("calibration_messages", 0) + row.get("messages", 0) + row.get("probe_n", 0)
+                        row["rspamd_messages"] = sent
+                        row["rspamd_scans"] = rs.scans_settled(scans0 + sent) - scans0
+                        row["rspamd_scanned_bytes"] = rs.scanned_bytes() - bytes0
                         milter_rows.append(row)
-                        log(f"   {cfg.describe()}: {fmt(row.get('msgs_per_s'))} msg/s, cpu {fmt(row.get('cpu_ms_per_msg'), 3)} ms/msg {row.get('error', '')}")
+                        log(f"   {cfg.describe()}: {fmt(row.get('msgs_per_s'))} msg/s, cpu {fmt(row.get('cpu_ms_per_msg'), 3)} ms/msg "
+                            f"(rspamd {fmt(row.get('cpu_ms_per_msg_parts', {}).get('rspamd'), 3)}), "
+                            f"p50 {fmt(row.get('p50_ms'), 2)} p99 {fmt(row.get('p99_ms'), 2)} ms, "
+                            f"rspamd scans {row['rspamd_scans']} for {sent} messages {row.get('error', '')}")
+                    except Exception as e:  # noqa: BLE001 - one peer failing must not lose the others' rows
+                        log(f"   FAILED: {e}")
+                        milter_rows.append({"server": server.name, "family": server.family, "kind": server.kind, "sessions": 10, "reuse": True,
+                                            "size": 4096, "rcpts": 1, "error": str(e)[:300]})
                     finally:
-                        pf.stop()
+                        server.stop()
             except Exception as e:  # noqa: BLE001
                 log(f"   rspamd FAILED: {e}")
-                milter_rows.append({"server": "postfix+rspamd", "sessions": 10, "reuse": True, "size": 4096, "rcpts": 1, "error": str(e)[:300]})
+                milter_rows.append({"server": "rspamd", "sessions": 10, "reuse": True, "size": 4096, "rcpts": 1, "error": str(e)[:300]})
             finally:
                 rs.stop()
         if "idle" not in skip:
