@@ -95,6 +95,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
         CommandTimeout = OrDefault(_options.CommandTimeout, 300),
         DataTransferTimeout = OrDefault(_options.DataTransferTimeout, 180),
         DataDoneTimeout = OrDefault(_options.DataDoneTimeout, 600),
+        ChunkingSizeLimit = Math.Max(0, _options.ChunkingSizeLimit),
     };
 
     /// <summary>An address to try: the MX host name, its address (null for a UNIX socket), the endpoint and Postfix's relay= text.</summary>

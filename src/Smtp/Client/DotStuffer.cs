@@ -8,10 +8,12 @@ namespace Mta.Smtp.Client;
 
 /// <summary>
 /// Streaming dot-stuffer: feed input buffers to <see cref="Transform"/> in order, then call
-/// <see cref="Finish"/> once. Output for n input bytes is at most 2n bytes; <see cref="Finish"/> writes at most 5.
+/// <see cref="Finish"/> once. With <c>stuffDots: false</c> it only repairs line ends (BDAT content, RFC 3030:
+/// no transparency) and ends with <see cref="FinishLine"/>. Output for n input bytes is at most 2n bytes; <see cref="Finish"/> writes at most 5.
 /// </summary>
-internal sealed class DotStuffer
+internal sealed class DotStuffer(bool stuffDots = true)
 {
+    private readonly bool _stuffDots = stuffDots;
     private bool _atLineStart = true;
     private bool _prevCr;
 
@@ -23,7 +25,7 @@ internal sealed class DotStuffer
         {
             if (_atLineStart)
             {
-                if (input[i] == (byte)'.') output[o++] = (byte)'.';
+                if (_stuffDots && input[i] == (byte)'.') output[o++] = (byte)'.';
                 _atLineStart = false;
             }
             var rest = input[i..];
@@ -50,15 +52,24 @@ internal sealed class DotStuffer
     /// <summary>Writes the missing line end (if any) and <c>.CRLF</c>; returns the bytes written (3..5).</summary>
     public int Finish(Span<byte> output)
     {
+        int o = FinishLine(output);
+        output[o++] = (byte)'.';
+        output[o++] = (byte)'\r';
+        output[o++] = (byte)'\n';
+        _atLineStart = true;
+        _prevCr = false;
+        return o;
+    }
+
+    /// <summary>Writes the missing final line end, if any (BDAT content has no terminating dot); returns 0..2.</summary>
+    public int FinishLine(Span<byte> output)
+    {
         int o = 0;
         if (!_atLineStart)
         {
             if (!_prevCr) output[o++] = (byte)'\r';
             output[o++] = (byte)'\n';
         }
-        output[o++] = (byte)'.';
-        output[o++] = (byte)'\r';
-        output[o++] = (byte)'\n';
         _atLineStart = true;
         _prevCr = false;
         return o;

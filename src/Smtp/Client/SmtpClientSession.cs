@@ -174,10 +174,24 @@ public sealed class SmtpClientSession : IAsyncDisposable
             return new SmtpTransactionResult(null, Enumerable.Repeat(new SmtpRecipientReply(refusal, SmtpClientStage.MailFrom), n).ToArray());
 
         bool lmtp = _options.Protocol == SmtpClientProtocol.Lmtp;
+        ReadOnlyMemory<byte> head = default;
+        byte[]? headBuffer = null;
+        if (!lmtp && _options.ChunkingSizeLimit > 0 && Capabilities.Supports(SmtpExtensions.Chunking) && Capabilities.Supports(SmtpExtensions.Pipelining))
+        {
+            // Read up to the limit before sending anything: a message that fits goes as one BDAT LAST.
+            headBuffer = System.Buffers.ArrayPool<byte>.Shared.Rent(_options.ChunkingSizeLimit + 1);
+            int got = 0, r;
+            while (got < _options.ChunkingSizeLimit + 1
+                   && (r = await content.ReadAsync(headBuffer.AsMemory(got, _options.ChunkingSizeLimit + 1 - got), cancellationToken).ConfigureAwait(false)) > 0)
+                got += r;
+            head = headBuffer.AsMemory(0, got);
+        }
         try
         {
             string mail = BuildMail(transaction);
             var rcpts = transaction.Recipients.Select(BuildRcpt).ToArray();
+            if (headBuffer != null && head.Length <= _options.ChunkingSizeLimit)
+                return await SendOneChunkAsync(mail, rcpts, head, decided, cancellationToken).ConfigureAwait(false);
             SmtpReply mailReply;
             var rcptReplies = new SmtpReply?[n];
             SmtpReply? dataReply = null;
@@ -244,7 +258,7 @@ public sealed class SmtpClientSession : IAsyncDisposable
             }
 
             Stage = SmtpClientStage.Content;
-            await SendContentAsync(content, cancellationToken).ConfigureAwait(false);
+            await SendContentAsync(head, content, cancellationToken).ConfigureAwait(false);
 
             Stage = SmtpClientStage.EndOfData;
             if (lmtp)
@@ -279,6 +293,64 @@ public sealed class SmtpClientSession : IAsyncDisposable
             _broken = true;
             throw;
         }
+        finally
+        {
+            if (headBuffer != null) System.Buffers.ArrayPool<byte>.Shared.Return(headBuffer);
+        }
+    }
+
+    /// <summary>
+    /// MAIL, every RCPT and <c>BDAT n LAST</c> with the whole content in one write (RFC 3030 2 and 4.2, pipelined per
+    /// RFC 2920), then their replies in order. The content gets its line ends repaired (bare LF becomes CRLF, a final
+    /// CRLF is added) but no dot-stuffing. The server reads the chunk even when MAIL or every RCPT failed and then
+    /// refuses BDAT; that reply is read and not used.
+    /// </summary>
+    private async Task<SmtpTransactionResult> SendOneChunkAsync(string mail, string[] rcpts, ReadOnlyMemory<byte> content,
+        SmtpRecipientReply?[] decided, CancellationToken cancellationToken)
+    {
+        int n = rcpts.Length;
+        var body = System.Buffers.ArrayPool<byte>.Shared.Rent(2 * content.Length + 2);
+        byte[]? packet = null;
+        try
+        {
+            var stuffer = new DotStuffer(stuffDots: false);
+            int bodyLength = stuffer.Transform(content.Span, body);
+            bodyLength += stuffer.FinishLine(body.AsSpan(bodyLength));
+            var sb = new StringBuilder(mail.Length + 2 + rcpts.Sum(r => r.Length + 2) + 24);
+            sb.Append(mail).Append("\r\n");
+            foreach (var r in rcpts) sb.Append(r).Append("\r\n");
+            sb.Append("BDAT ").Append(bodyLength).Append(" LAST\r\n");
+            int commandBytes = Encoding.UTF8.GetByteCount(sb.ToString());
+            packet = System.Buffers.ArrayPool<byte>.Shared.Rent(commandBytes + bodyLength);
+            Encoding.UTF8.GetBytes(sb.ToString(), packet);
+            body.AsSpan(0, bodyLength).CopyTo(packet.AsSpan(commandBytes));
+            Stage = SmtpClientStage.MailFrom;
+            await WriteAsync(packet.AsMemory(0, commandBytes + bodyLength), SmtpClientStage.MailFrom, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(body);
+            if (packet != null) System.Buffers.ArrayPool<byte>.Shared.Return(packet);
+        }
+        var mailReply = await ReadAsync(SmtpClientStage.MailFrom, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+        LastMailReply = mailReply;
+        Stage = SmtpClientStage.RcptTo;
+        for (int i = 0; i < n; i++)
+        {
+            var r = await ReadAsync(SmtpClientStage.RcptTo, _options.CommandTimeout, cancellationToken).ConfigureAwait(false);
+            if (mailReply.IsPositive && !r.IsPositive) decided[i] = new(r, SmtpClientStage.RcptTo);
+        }
+        Stage = SmtpClientStage.EndOfData;
+        var final = await ReadAsync(SmtpClientStage.EndOfData, _options.DataDoneTimeout, cancellationToken).ConfigureAwait(false);
+        if (!mailReply.IsPositive)
+        {
+            for (int i = 0; i < n; i++) decided[i] = new(mailReply, SmtpClientStage.MailFrom);
+            return new SmtpTransactionResult(mailReply, decided!);
+        }
+        if (final.IsPositive && decided.All(d => d != null))
+            throw new SmtpProtocolException(SmtpProtocolError.Malformed, SmtpClientStage.EndOfData, $"BDAT accepted without an accepted recipient: {final}");
+        for (int i = 0; i < n; i++) decided[i] ??= new(final, SmtpClientStage.EndOfData);
+        return new SmtpTransactionResult(mailReply, decided!);
     }
 
     /// <summary>Sends RSET (RFC 5321 4.1.1.5) to end a transaction before reusing the connection.</summary>
@@ -399,22 +471,39 @@ public sealed class SmtpClientSession : IAsyncDisposable
         await ReadAsync(SmtpClientStage.EndOfData, _options.DataDoneTimeout, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task SendContentAsync(Stream content, CancellationToken cancellationToken)
+    private async Task SendContentAsync(ReadOnlyMemory<byte> head, Stream content, CancellationToken cancellationToken)
     {
+        // Reads of the content (e.g. a Received: prefix, then the body) are gathered into one output
+        // buffer with the final ".\r\n", so a small message goes out in one write: on loopback and
+        // on a LAN each write is a segment and a wake-up of the peer.
         int size = Math.Max(512, _options.ContentBufferSize);
         var input = System.Buffers.ArrayPool<byte>.Shared.Rent(size);
         var output = System.Buffers.ArrayPool<byte>.Shared.Rent(2 * size + 8);
         try
         {
             var stuffer = new DotStuffer();
-            int n;
+            int n, used = 0;
+            for (int h = 0; h < head.Length; h += size)   // what was read ahead for a BDAT that did not fit
+            {
+                int k = Math.Min(size, head.Length - h);
+                if (used + 2 * k + 8 > output.Length)
+                {
+                    await WriteAsync(output.AsMemory(0, used), SmtpClientStage.Content, _options.DataTransferTimeout, cancellationToken, flush: false).ConfigureAwait(false);
+                    used = 0;
+                }
+                used += stuffer.Transform(head.Span.Slice(h, k), output.AsSpan(used));
+            }
             while ((n = await content.ReadAsync(input.AsMemory(0, size), cancellationToken).ConfigureAwait(false)) > 0)
             {
-                int m = stuffer.Transform(input.AsSpan(0, n), output);
-                await WriteAsync(output.AsMemory(0, m), SmtpClientStage.Content, _options.DataTransferTimeout, cancellationToken, flush: false).ConfigureAwait(false);
+                if (used + 2 * n + 8 > output.Length)   // Transform writes at most 2n bytes, Finish 5
+                {
+                    await WriteAsync(output.AsMemory(0, used), SmtpClientStage.Content, _options.DataTransferTimeout, cancellationToken, flush: false).ConfigureAwait(false);
+                    used = 0;
+                }
+                used += stuffer.Transform(input.AsSpan(0, n), output.AsSpan(used));
             }
-            int end = stuffer.Finish(output);
-            await WriteAsync(output.AsMemory(0, end), SmtpClientStage.Content, _options.DataTransferTimeout, cancellationToken).ConfigureAwait(false);
+            used += stuffer.Finish(output.AsSpan(used));
+            await WriteAsync(output.AsMemory(0, used), SmtpClientStage.Content, _options.DataTransferTimeout, cancellationToken).ConfigureAwait(false);
         }
         finally
         {

@@ -47,6 +47,20 @@ public sealed class FakePeer(Stream stream)
 
     public async Task ExpectAsync(string line) => Assert.Equal(line, await ReadLineAsync());
 
+    /// <summary>Reads exactly <paramref name="count"/> raw bytes (a BDAT chunk).</summary>
+    public async Task<byte[]> ReadBytesAsync(int count)
+    {
+        while (_pending.Count < count)
+        {
+            int n = await Stream.ReadAsync(_buf);
+            if (n == 0) throw new EndOfStreamException("client closed during BDAT");
+            _pending.AddRange(_buf.AsSpan(0, n).ToArray());
+        }
+        var chunk = _pending.GetRange(0, count).ToArray();
+        _pending.RemoveRange(0, count);
+        return chunk;
+    }
+
     /// <summary>Reads raw DATA content up to and including CRLF.CRLF.</summary>
     public async Task<string> ReadDataAsync()
     {
