@@ -57,6 +57,7 @@ public sealed class LocalQueueStore : IQueueStore, IQueueContentSource
     private const string EnvelopeSuffix = ".json";
     private readonly IQueueFileSystem _fs;
     private readonly SafeFile _safe;
+    private readonly DirectorySync _directorySync;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim[] _locks = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
@@ -73,7 +74,8 @@ public sealed class LocalQueueStore : IQueueStore, IQueueContentSource
         if (string.IsNullOrWhiteSpace(options.QueueDirectory)) throw new ArgumentException("queue_directory is empty", nameof(options));
         Root = Path.GetFullPath(options.QueueDirectory);
         _fs = fileSystem ?? PhysicalQueueFileSystem.Instance;
-        _safe = new SafeFile(_fs);
+        _directorySync = new DirectorySync(_fs);
+        _safe = new SafeFile(_fs, _directorySync);
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _time = time ?? TimeProvider.System;
         ContentDirectory = Path.Combine(Root, "content");
@@ -160,7 +162,7 @@ public sealed class LocalQueueStore : IQueueStore, IQueueContentSource
             if (_fs.FileExists(EnvelopePath(id)))
             {
                 _fs.Delete(EnvelopePath(id));
-                _fs.FsyncDirectory(EnvelopeDirectory);
+                await _directorySync.SyncAsync(EnvelopeDirectory).ConfigureAwait(false);
             }
             // No directory fsync needed: if this unlink is lost, RecoverAsync removes the orphan.
             _fs.Delete(ContentPath(id));

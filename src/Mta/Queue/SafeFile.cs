@@ -114,7 +114,8 @@ public sealed partial class PhysicalQueueFileSystem : IQueueFileSystem
 
 /// <summary>
 /// Durable whole-file writes over an <see cref="IQueueFileSystem"/>. The target either keeps its old
-/// content or has the complete new content, also after a crash or power loss at any point.
+/// content or has the complete new content, also after a crash or power loss at any point. Directory fsyncs
+/// go through a <see cref="DirectorySync"/> (group commit).
 /// Temporary files are named <c>.tmp.&lt;name&gt;.&lt;random&gt;</c> in the target's directory
 /// (see <see cref="IsTemporaryName"/>); a crash can leave one behind, and queue recovery removes them.
 /// </summary>
@@ -122,9 +123,15 @@ public sealed class SafeFile
 {
     private const string TempPrefix = ".tmp.";
     private readonly IQueueFileSystem _fs;
+    private readonly DirectorySync _directorySync;
 
     /// <param name="fileSystem">the seam; <see cref="PhysicalQueueFileSystem.Instance"/> in production.</param>
-    public SafeFile(IQueueFileSystem fileSystem) => _fs = fileSystem;
+    /// <param name="directorySync">shared group commit of directory fsyncs (one per queue); a private one when null.</param>
+    public SafeFile(IQueueFileSystem fileSystem, DirectorySync? directorySync = null)
+    {
+        _fs = fileSystem;
+        _directorySync = directorySync ?? new DirectorySync(fileSystem);
+    }
 
     /// <summary>True for a file name (not path) that <see cref="WriteAsync(string, Func{Stream, CancellationToken, Task}, CancellationToken)"/> uses for its temporary files.</summary>
     public static bool IsTemporaryName(string fileName) => fileName.StartsWith(TempPrefix, StringComparison.Ordinal);
@@ -159,7 +166,7 @@ public sealed class SafeFile
             cancellationToken.ThrowIfCancellationRequested();
             _fs.Rename(temp, path);
             renamed = true;
-            _fs.FsyncDirectory(directory);
+            await _directorySync.SyncAsync(directory).ConfigureAwait(false);
         }
         finally
         {
