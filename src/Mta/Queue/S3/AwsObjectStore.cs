@@ -28,6 +28,7 @@ public sealed class AwsObjectStore : IObjectStore, IDisposable
             ForcePathStyle = options.ForcePathStyle,
             AuthenticationRegion = options.Region,
             MaxErrorRetry = 2,
+            HttpClientFactory = new ThreadPoolHttpClientFactory(),   // see there: socket completions run inline
         };
         if (options.RequestTimeout > TimeSpan.Zero) config.Timeout = options.RequestTimeout;
         if (options.Endpoint.Length > 0) config.ServiceURL = options.Endpoint;
