@@ -78,7 +78,13 @@ public sealed class BatchedLogWriter : IDisposable
             catch (ObjectDisposedException) { }
             _writing.SetLength(0);
             if (_writing.Capacity > 4 * _bufferLimit) _writing = new MemoryStream();
-            if (_flushInterval > TimeSpan.Zero && !Volatile.Read(ref _stopping)) Thread.Sleep(_flushInterval);
+            if (_flushInterval > TimeSpan.Zero)
+            {
+                lock (_gate)
+                {
+                    if (!_stopping) Monitor.Wait(_gate, _flushInterval);   // Dispose ends the pause early
+                }
+            }
         }
     }
 

@@ -54,7 +54,8 @@ public static class MtaServer
         builder.Logging.ClearProviders();
         var logging = config.Get<LoggingOptions>();
         if (logging.FlushIntervalMs < 0 || logging.BufferLimit < 1) throw new FormatException("maillog_flush_interval_ms must be >= 0 and maillog_buffer_limit >= 1");
-        builder.Logging.AddProvider(new PostfixLoggerProvider(Console.OpenStandardOutput(), TimeSpan.FromMilliseconds(logging.FlushIntervalMs), logging.BufferLimit));
+        // Created by the container so that disposing the host (ServeCommand) disposes it: the last lines are written.
+        builder.Services.AddSingleton<ILoggerProvider>(_ => new PostfixLoggerProvider(Console.OpenStandardOutput(), TimeSpan.FromMilliseconds(logging.FlushIntervalMs), logging.BufferLimit));
         builder.Logging.SetMinimumLevel(LogLevel.Information);
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = smtpd.ShutdownTimeout + TimeSpan.FromSeconds(10));

@@ -102,6 +102,22 @@ public class PostfixLoggerProviderTests
         Assert.Contains("connect from x", output.Text);
     }
 
+    [Fact]
+    public void Dispose_writes_what_is_pending_without_waiting_out_a_long_flush_interval()
+    {
+        var output = new RecordingStream();
+        var provider = new PostfixLoggerProvider(output, TimeSpan.FromSeconds(30), now: () => Noon);
+        var log = provider.CreateLogger("master");
+        log.LogInformation("first");
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        while (!output.Text.Contains("first", StringComparison.Ordinal) && DateTime.UtcNow < deadline) Thread.Sleep(5);
+        log.LogInformation("daemon stopped");   // the writer is now in its 30 s pause
+        var timer = System.Diagnostics.Stopwatch.StartNew();
+        provider.Dispose();
+        Assert.True(timer.Elapsed < TimeSpan.FromSeconds(10), $"Dispose took {timer.Elapsed}");
+        Assert.EndsWith(": daemon stopped\n", output.Text);
+    }
+
     [Theory]
     [InlineData("Mta.Delivery.MaildirDeliveryAgent", "local")]
     [InlineData("Mta.Bounce.Bouncer", "bounce")]
