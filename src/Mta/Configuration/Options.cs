@@ -105,7 +105,7 @@ public sealed class DeliveryOptions
     public TimeSpan ConnectionReuseTimeLimit { get; set; }
     [Parameter("smtp_connection_cache_endpoint_limit", "100", "Maximum idle cached connections per endpoint (IP:port or socket, transport, TLS state, HELO name); a connection beyond it is closed after its transaction. Not in Postfix, where the number of smtp(8) processes (default_process_limit = 100) bounds the cache.")]
     public int ConnectionCacheEndpointLimit { get; set; }
-    [Parameter("smtp_chunking_size_limit", "65536", "Largest message in bytes the SMTP client sends as one BDAT LAST in the same write as MAIL and RCPT when the next hop offers CHUNKING and PIPELINING (RFC 3030): one round trip per message instead of two. Larger messages, LMTP and 0 use DATA. Not in Postfix, whose client always uses DATA.")]
+    [Parameter("smtp_chunking_size_limit", "65536", "Largest message in bytes the SMTP client sends as one BDAT LAST in the same write as MAIL and RCPT when the next hop offers CHUNKING and PIPELINING (RFC 3030): one round trip per message instead of two. Larger messages, LMTP and 0 use DATA; at most 16777216 (the message is held in memory). Not in Postfix, whose client always uses DATA.")]
     public int ChunkingSizeLimit { get; set; }
     [Parameter("dns_resolver", "", "DNS server(s) for MX/A/AAAA lookups, host or host:port (empty: /etc/resolv.conf).")]
     public IReadOnlyList<string> DnsResolver { get; set; } = [];

@@ -95,7 +95,7 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
         CommandTimeout = OrDefault(_options.CommandTimeout, 300),
         DataTransferTimeout = OrDefault(_options.DataTransferTimeout, 180),
         DataDoneTimeout = OrDefault(_options.DataDoneTimeout, 600),
-        ChunkingSizeLimit = Math.Max(0, _options.ChunkingSizeLimit),
+        ChunkingSizeLimit = _options.ChunkingSizeLimit,
     };
 
     /// <summary>An address to try: the MX host name, its address (null for a UNIX socket), the endpoint and Postfix's relay= text.</summary>
@@ -426,7 +426,8 @@ public sealed class SmtpDeliveryAgent : IDeliveryAgent, IAsyncDisposable
                 keep = true;
                 // After end-of-data the server has reset its state (RFC 5321 4.1.1.4); after a refusal at MAIL, RCPT or
                 // DATA the next use sends RSET first (nothing to reset when MAIL was never sent).
-                conn.NeedsReset = result.MailReply != null && !result.Recipients.Any(r => r.InReplyTo == SmtpClientStage.EndOfData);
+                // A refused BDAT LAST may leave the transaction open on the server (RFC 3030 does not say it ends): RSET too.
+                conn.NeedsReset = result.MailReply != null && (session.TransactionMayBeOpen || !result.Recipients.Any(r => r.InReplyTo == SmtpClientStage.EndOfData));
             }
             else
             {

@@ -53,7 +53,10 @@ public static class MtaServer
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         var logging = config.Get<LoggingOptions>();
-        if (logging.FlushIntervalMs < 0 || logging.BufferLimit < 1) throw new FormatException("maillog_flush_interval_ms must be >= 0 and maillog_buffer_limit >= 1");
+        if (logging.FlushIntervalMs is < 0 or > 10_000) throw new FormatException($"maillog_flush_interval_ms = {logging.FlushIntervalMs}: must be 0..10000 (milliseconds)");
+        if (logging.BufferLimit < 1) throw new FormatException($"maillog_buffer_limit = {logging.BufferLimit}: must be at least 1 (bytes)");
+        if (delivery.ChunkingSizeLimit is < 0 or > Mta.Smtp.Client.SmtpClientOptions.MaxChunkingSizeLimit)
+            throw new FormatException($"smtp_chunking_size_limit = {delivery.ChunkingSizeLimit}: must be 0..{Mta.Smtp.Client.SmtpClientOptions.MaxChunkingSizeLimit} (bytes)");
         // Created by the container so that disposing the host (ServeCommand) disposes it: the last lines are written.
         builder.Services.AddSingleton<ILoggerProvider>(_ => new PostfixLoggerProvider(Console.OpenStandardOutput(), TimeSpan.FromMilliseconds(logging.FlushIntervalMs), logging.BufferLimit));
         builder.Logging.SetMinimumLevel(LogLevel.Information);

@@ -49,6 +49,10 @@ public sealed class SmtpClientSession : IAsyncDisposable
     /// <summary>True once the connection is unusable (an exception, QUIT, an LMTP transaction whose reply count is unknown, or disposal).</summary>
     public bool IsBroken => _broken;
 
+    /// <summary>True after the last <see cref="SendAsync"/> ended with a refused <c>BDAT LAST</c>: servers differ on whether
+    /// that ends the transaction (Postfix resets, others keep MAIL and RCPT), so send RSET before reusing the session.</summary>
+    public bool TransactionMayBeOpen { get; private set; }
+
     /// <summary>True when reply bytes were received that no command asked for yet (a reused connection must not carry any).</summary>
     public bool HasUnreadInput => _reader.BufferedByteCount != 0;
 
@@ -166,6 +170,7 @@ public sealed class SmtpClientSession : IAsyncDisposable
         if (transaction.Recipients.Count == 0) throw new ArgumentException("a transaction needs at least one recipient", nameof(transaction));
         if (_broken) throw new InvalidOperationException("the session is broken; reconnect");
         LastMailReply = null;
+        TransactionMayBeOpen = false;
         int n = transaction.Recipients.Count;
         var decided = new SmtpRecipientReply?[n];
 
@@ -176,7 +181,8 @@ public sealed class SmtpClientSession : IAsyncDisposable
         bool lmtp = _options.Protocol == SmtpClientProtocol.Lmtp;
         ReadOnlyMemory<byte> head = default;
         byte[]? headBuffer = null;
-        if (!lmtp && _options.ChunkingSizeLimit > 0 && Capabilities.Supports(SmtpExtensions.Chunking) && Capabilities.Supports(SmtpExtensions.Pipelining))
+        if (!lmtp && _options.ChunkingSizeLimit > 0 && Capabilities.Supports(SmtpExtensions.Chunking) && Capabilities.Supports(SmtpExtensions.Pipelining)
+            && !(transaction.Size > _options.ChunkingSizeLimit))
         {
             // Read up to the limit before sending anything: a message that fits goes as one BDAT LAST.
             headBuffer = System.Buffers.ArrayPool<byte>.Shared.Rent(_options.ChunkingSizeLimit + 1);
@@ -347,6 +353,7 @@ public sealed class SmtpClientSession : IAsyncDisposable
             for (int i = 0; i < n; i++) decided[i] = new(mailReply, SmtpClientStage.MailFrom);
             return new SmtpTransactionResult(mailReply, decided!);
         }
+        if (!final.IsPositive) TransactionMayBeOpen = true;
         if (final.IsPositive && decided.All(d => d != null))
             throw new SmtpProtocolException(SmtpProtocolError.Malformed, SmtpClientStage.EndOfData, $"BDAT accepted without an accepted recipient: {final}");
         for (int i = 0; i < n; i++) decided[i] ??= new(final, SmtpClientStage.EndOfData);

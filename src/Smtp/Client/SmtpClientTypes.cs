@@ -35,7 +35,15 @@ public sealed record SmtpClientOptions
     /// <summary>Largest message (bytes after line-end repair) sent as one <c>BDAT n LAST</c> in the same write as
     /// MAIL and RCPT when the server offers CHUNKING and PIPELINING (RFC 3030 2, 4.2): one round trip instead of two.
     /// Larger messages, LMTP, and 0 use DATA. Default 64 KiB.</summary>
-    public int ChunkingSizeLimit { get; init; } = 64 * 1024;
+    public int ChunkingSizeLimit
+    {
+        get => _chunkingSizeLimit;
+        init => _chunkingSizeLimit = value is >= 0 and <= MaxChunkingSizeLimit ? value
+            : throw new ArgumentOutOfRangeException(nameof(ChunkingSizeLimit), value, $"must be 0..{MaxChunkingSizeLimit}");
+    }
+    private readonly int _chunkingSizeLimit = 64 * 1024;
+    /// <summary>Upper bound of <see cref="ChunkingSizeLimit"/> (16 MiB): the whole message is held in memory to send it as one chunk.</summary>
+    public const int MaxChunkingSizeLimit = 16 * 1024 * 1024;
 }
 
 /// <summary>One recipient of a transaction with its RCPT parameters (NOTIFY, ORCPT; RFC 3461 4).</summary>

@@ -63,6 +63,7 @@ public class SmtpClientChunkingTests
         Assert.Equal(550, result.Recipients[1].Reply.Code);
         Assert.Equal(SmtpClientStage.RcptTo, result.Recipients[1].InReplyTo);
         Assert.False(s.IsBroken);
+        Assert.False(s.TransactionMayBeOpen);
         Assert.Equal(221, (await s.QuitAsync(default))!.Code);
         await server.Completion;
     }
@@ -133,6 +134,7 @@ public class SmtpClientChunkingTests
         var result = await s.SendAsync(new SmtpTransaction(Sender, MailParameters.Empty, [Rcpt("a")], null), Content(Message), default);
         Assert.Equal(new SmtpReply(554, "5.7.1", "spam"), result.Recipients[0].Reply);
         Assert.Equal(SmtpClientStage.EndOfData, result.Recipients[0].InReplyTo);
+        Assert.True(s.TransactionMayBeOpen);   // the caller sends RSET before reusing the session
         await server.Completion;
     }
 
@@ -159,6 +161,31 @@ public class SmtpClientChunkingTests
         Assert.Equal(250, result.Recipients[0].Reply.Code);
         await server.Completion;
     }
+
+    [Fact]
+    public async Task A_size_hint_above_the_limit_uses_data_without_reading_ahead()
+    {
+        await using var server = new FakeSmtpServer(async p =>
+        {
+            await Greet(p);
+            await p.ExpectAsync("MAIL FROM:<alice@example.org>");
+            await p.ExpectAsync("RCPT TO:<bob@example.com>");
+            await p.ExpectAsync("DATA");
+            await p.SendAsync("250 Ok\r\n250 Ok\r\n354 go\r\n");
+            Assert.Equal("..leading dot\r\nbare LF line\r\n..\r\nno final crlf\r\n.\r\n", await p.ReadDataAsync());
+            await p.SendAsync("250 Ok\r\n");
+        });
+        await using var s = await Open(server, Opts(chunkingLimit: 16));
+        var result = await s.SendAsync(new SmtpTransaction(Sender, MailParameters.Empty, [Rcpt("bob")], 1000), Content(Message), default);
+        Assert.Equal(250, result.Recipients[0].Reply.Code);
+        await server.Completion;
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(SmtpClientOptions.MaxChunkingSizeLimit + 1)]
+    public void Limit_out_of_range_is_refused(int limit) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => Opts(limit));
 
     [Fact]
     public async Task Without_pipelining_chunking_alone_is_not_used()
