@@ -1,6 +1,6 @@
 // SmtpClientSession: the command half of the SMTP/LMTP client over any Stream — greeting, EHLO/HELO/LHLO,
 // STARTTLS through a host-supplied TLS callback, one mail transaction (MAIL, RCPTs, DATA, content, end
-// of data), RSET and QUIT. Refusals are SmtpReply values; broken dialogs are SmtpProtocolException.
+// of data, or one BDAT LAST when CHUNKING is offered: RFC 3030), RSET and QUIT. Refusals are SmtpReply values; broken dialogs are SmtpProtocolException.
 // RFC 5321 3.3 (transaction), 4.1.1 (commands), 4.5.2 (transparency), 4.5.3.2 (timeouts), 3.2 + 4.1.4
 // (HELO fallback); RFC 2920 (PIPELINING: MAIL, RCPTs and DATA in one write), RFC 3207 (STARTTLS, no data
 // buffered across the switch), RFC 1870 (SIZE), RFC 6152 (BODY=8BITMIME), RFC 6531 (SMTPUTF8), RFC 3461
@@ -147,8 +147,10 @@ public sealed class SmtpClientSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs one mail transaction and returns one reply per recipient. With PIPELINING, MAIL, every RCPT
-    /// and DATA go out in one write (RFC 2920 3.1); otherwise each waits for its reply. The content is
+    /// Runs one mail transaction and returns one reply per recipient. With CHUNKING and PIPELINING, a message
+    /// up to <see cref="SmtpClientOptions.ChunkingSizeLimit"/> goes as MAIL, every RCPT and <c>BDAT n LAST</c>
+    /// with the content in one write (RFC 3030). Otherwise, with PIPELINING, MAIL, every RCPT
+    /// and DATA go out in one write (RFC 2920 3.1); without, each waits for its reply. The content is
     /// read from <paramref name="content"/> in buffers, dot-stuffed, bare LF turned into CRLF, a final
     /// CRLF added when missing, and terminated by <c>.</c> (RFC 5321 4.5.2). For LMTP one reply per
     /// recipient accepted at RCPT is read after the dot (RFC 2033 4.2).
