@@ -491,25 +491,28 @@ public sealed class SmtpClientSession : IAsyncDisposable
         try
         {
             var stuffer = new DotStuffer();
-            int n, used = 0;
-            for (int h = 0; h < head.Length; h += size)   // what was read ahead for a BDAT that did not fit
+            int used = 0, h = 0;
+            while (true)
             {
-                int k = Math.Min(size, head.Length - h);
-                if (used + 2 * k + 8 > output.Length)
+                // First what was read ahead for a BDAT that did not fit, then the rest of the stream.
+                ReadOnlyMemory<byte> block;
+                if (h < head.Length)
+                {
+                    block = head.Slice(h, Math.Min(size, head.Length - h));
+                    h += block.Length;
+                }
+                else
+                {
+                    int n = await content.ReadAsync(input.AsMemory(0, size), cancellationToken).ConfigureAwait(false);
+                    if (n == 0) break;
+                    block = input.AsMemory(0, n);
+                }
+                if (used + 2 * block.Length + 8 > output.Length)   // Transform writes at most 2n bytes, Finish 5
                 {
                     await WriteAsync(output.AsMemory(0, used), SmtpClientStage.Content, _options.DataTransferTimeout, cancellationToken, flush: false).ConfigureAwait(false);
                     used = 0;
                 }
-                used += stuffer.Transform(head.Span.Slice(h, k), output.AsSpan(used));
-            }
-            while ((n = await content.ReadAsync(input.AsMemory(0, size), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                if (used + 2 * n + 8 > output.Length)   // Transform writes at most 2n bytes, Finish 5
-                {
-                    await WriteAsync(output.AsMemory(0, used), SmtpClientStage.Content, _options.DataTransferTimeout, cancellationToken, flush: false).ConfigureAwait(false);
-                    used = 0;
-                }
-                used += stuffer.Transform(input.AsSpan(0, n), output.AsSpan(used));
+                used += stuffer.Transform(block.Span, output.AsSpan(used));
             }
             used += stuffer.Finish(output.AsSpan(used));
             await WriteAsync(output.AsMemory(0, used), SmtpClientStage.Content, _options.DataTransferTimeout, cancellationToken).ConfigureAwait(false);

@@ -13,17 +13,12 @@ public class StartValidationTests
     [InlineData("smtp_chunking_size_limit", "2147483647")]
     public void Out_of_range_values_are_refused_naming_the_parameter(string name, string value)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "mta-start-" + Guid.NewGuid().ToString("N"));
-        try
+        WithDataDirectory(dir =>
         {
             var config = ConfigLoader.Load(null, [$"data_directory={dir}", "smtpd_tls_security_level=none", $"{name}={value}"]);
             var e = Assert.Throws<FormatException>(() => MtaServer.Build(config, embeddedDefault: false));
             Assert.StartsWith($"{name} = {value}: must be", e.Message);
-        }
-        finally
-        {
-            if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
-        }
+        });
     }
 
     [Theory]
@@ -32,13 +27,18 @@ public class StartValidationTests
     [InlineData("smtp_chunking_size_limit", "0")]
     public void Values_at_the_bounds_are_accepted(string name, string value)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "mta-start-" + Guid.NewGuid().ToString("N"));
-        try
+        WithDataDirectory(dir =>
         {
             var config = ConfigLoader.Load(null, [$"data_directory={dir}", "smtpd_tls_security_level=none", $"{name}={value}"]);
             using var host = MtaServer.Build(config, embeddedDefault: false).Host;
             Assert.NotNull(host);
-        }
+        });
+    }
+
+    private static void WithDataDirectory(Action<string> test)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "mta-start-" + Guid.NewGuid().ToString("N"));
+        try { test(dir); }
         finally
         {
             if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
